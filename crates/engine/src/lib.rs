@@ -1,0 +1,1 @@
+//! The phone: owns the tokio runtime, sockets and timers, composes the signalling, media, audio, onboarding, vault, store and voicemail crates, and exposes one `EngineHandle` (commands in, events out) shared by the desktop shell and the CLI.

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Sidetone needs, builds it, starts the local demo phone system (tests/lab) and
+# opens the desktop app against it. `scripts/run.sh --no-demo` opens the app for a real provider.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+demo=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) demo=0 ;;
+    -h|--help) sed -n '2,3p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+scripts/setup-debian.sh app
+ensure_npm ui
+[ "$demo" = 1 ] && [ -f tests/lab/idp/package-lock.json ] && ensure_npm tests/lab/idp
+(cd ui && npm run --silent build)
+cargo build -p sidetone --locked
+app="$CARGO_TARGET_DIR/debug/sidetone"
+
+if [ "$demo" = 0 ]; then
+  exec "$app"
+fi
+
+# The demo lab lives exactly as long as this script: it stops when its stdin closes.
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+mkfifo "$state/lifeline"
+tests/lab/lab up --demo --json --stdin-lifeline < "$state/lifeline" > "$state/demo.json" &
+lab_pid=$!
+exec 9> "$state/lifeline"
+for _ in $(seq 1 300); do
+  [ -s "$state/demo.json" ] && break
+  kill -0 "$lab_pid" 2>/dev/null || { echo "run.sh: the demo phone system failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+echo "Demo phone system is up; its welcome link and accounts are in the app's Welcome screen."
+SIDETONE_DEMO=1 SIDETONE_DEMO_FILE="$state/demo.json" "$app" || true
+exec 9>&-
+wait "$lab_pid" || true

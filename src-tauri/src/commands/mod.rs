@@ -1,0 +1,3 @@
+//! Tauri commands, one module per screen area. Each takes and returns DTOs only.
+
+pub mod app;

@@ -1,0 +1,7 @@
+//! `sidetone`, the desktop app's entry point.
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    sidetone_app::run();
+}

@@ -1,0 +1,130 @@
+//! Starts Sidetone's lab of real servers (tests/lab) from Rust tests and benchmarks.
+//!
+//! The lab runs as a child process (`tests/lab/lab up --json --stdin-lifeline`) whose stdin we
+//! hold: when this process ends, however it ends, the pipe closes and the lab stops every
+//! server it started. Endpoints (ports, users, random passwords, CA paths) come back as JSON.
+//!
+//! Settings that a library reads from the environment at connect time (a D-Bus address for the
+//! keychain, a PulseAudio server) cannot be set safely in a multi-threaded test process, so
+//! [`rerun_with_env`] runs one test again in a child process with that environment.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use serde_json::Value;
+
+/// Why the lab could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// The lab's entry point could not be started (missing python3 or a broken checkout).
+    #[error("could not start the lab: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The lab started but a service failed; the lab's own message says which and why.
+    #[error("the lab failed to start: {0}")]
+    Failed(String),
+    /// The lab printed something that is not its endpoints JSON.
+    #[error("the lab printed unexpected output: {0}")]
+    BadOutput(String),
+}
+
+/// A running lab. Dropping it stops every server it started.
+#[derive(Debug)]
+pub struct Lab {
+    child: Child,
+    lifeline: Option<ChildStdin>,
+    endpoints: Value,
+}
+
+impl Lab {
+    /// Starts the named services (e.g. `["kamailio", "keyring"]`) and waits until they answer.
+    pub fn start(services: &[&str]) -> Result<Self, LabError> {
+        let mut child = Command::new(lab_entry_point())
+            .args(["up", "--json", "--stdin-lifeline", "--services", &services.join(",")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(LabError::Spawn)?;
+        let lifeline = child.stdin.take();
+        let stdout = child.stdout.take().ok_or_else(|| LabError::BadOutput("no stdout".into()))?;
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map_err(LabError::Spawn)?;
+        if read == 0 {
+            let mut message = String::new();
+            if let Some(stderr) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut message);
+            }
+            let _ = child.wait();
+            return Err(LabError::Failed(message.trim().to_owned()));
+        }
+        let endpoints: Value =
+            serde_json::from_str(&line).map_err(|_| LabError::BadOutput(line.clone()))?;
+        Ok(Self { child, lifeline, endpoints })
+    }
+
+    /// All endpoints: `{"root": dir, "services": {name: {...}}}`.
+    pub fn endpoints(&self) -> &Value {
+        &self.endpoints
+    }
+
+    /// One service's endpoints, e.g. `lab.service("kamailio")["udp"]`.
+    pub fn service(&self, name: &str) -> &Value {
+        &self.endpoints["services"][name]
+    }
+
+    /// The lab's temp directory (logs are under `logs/`).
+    pub fn root(&self) -> PathBuf {
+        PathBuf::from(self.endpoints["root"].as_str().unwrap_or_default())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Closing stdin asks the lab to stop everything; then wait so no port is left bound.
+        drop(self.lifeline.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository's root, found from this crate's manifest dir.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..").components().collect()
+}
+
+fn lab_entry_point() -> PathBuf {
+    repo_root().join("tests/lab/lab")
+}
+
+/// The environment variable that marks a test already running inside [`rerun_with_env`].
+pub const CHILD_MARKER: &str = "SIDETONE_LAB_CHILD";
+
+/// True inside the child process started by [`rerun_with_env`].
+pub fn in_child() -> bool {
+    std::env::var_os(CHILD_MARKER).is_some()
+}
+
+/// Runs the test named `test_name` again in a child process with `env` added, and returns
+/// whether it passed (with its output on failure). Call it from the parent branch of a test
+/// that checks [`in_child`] first.
+pub fn rerun_with_env(test_name: &str, env: &[(String, String)]) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(exe)
+        .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+        .env(CHILD_MARKER, "1")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The child must have run exactly this one test and passed it; "0 passed" is a failure.
+    if output.status.success() && text.contains("1 passed") {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
