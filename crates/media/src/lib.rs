@@ -1,1 +1,8 @@
-//! Per-call media for Sidetone: SDP offer/answer, RTP/RTCP, SRTP, WebRTC (ICE, DTLS-SRTP), codecs (Opus, G.711), the jitter buffer and DTMF (RFC 4733).
+//! Per-call media for Sidetone: SDP offer/answer, RTP/RTCP, SRTP, WebRTC (ICE, DTLS-SRTP),
+//! codecs (Opus, G.711), the jitter buffer and DTMF (RFC 4733).
+//!
+//! Protocol logic here is sans-IO: it takes packets and the current time and says what to
+//! play or send; sockets, clocks and threads live in the engine and the audio crate.
+
+pub mod jitter;
+pub mod rtp_seq;
