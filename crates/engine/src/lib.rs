@@ -1,1 +1,15 @@
-//! The phone: owns the tokio runtime, sockets and timers, composes the signalling, media, audio, onboarding, vault, store and voicemail crates, and exposes one `EngineHandle` (commands in, events out) shared by the desktop shell and the CLI.
+//! The phone: owns the tokio runtime, sockets and timers, composes the signalling, media,
+//! audio, onboarding, vault, store and voicemail crates, and exposes one [`EngineHandle`]
+//! (commands in, events out) shared by the desktop shell and the CLI.
+//!
+//! Today it runs registration: per account, an [`sidetone_sip::AccountFlow`] (the IO) driven
+//! by a [`sidetone_sip::Registration`] (the rules), with the engine supplying the clock.
+
+mod account_task;
+mod engine;
+mod error;
+mod event;
+
+pub use engine::{Engine, EngineConfig, EngineHandle};
+pub use error::EngineError;
+pub use event::EngineEvent;

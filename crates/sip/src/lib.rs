@@ -1,1 +1,25 @@
-//! SIP signalling for Sidetone: accounts, registration, calls, transfers and subscriptions (MWI), as sans-IO state machines over a maintained SIP stack that stays behind our own types.
+//! SIP signalling for Sidetone: accounts, registration, calls, transfers and subscriptions
+//! (MWI), as sans-IO state machines over a maintained SIP stack that stays behind our own types.
+//!
+//! Two halves:
+//! - sans-IO logic ([`Registration`]): takes `(input, now)`, says what to send
+//!   ([`Registration::poll_transmit`]), what happened ([`Registration::poll_event`]) and when
+//!   to wake it up ([`Registration::poll_timeout`]). No clock, no sockets, fully unit-tested.
+//! - the IO adapter ([`AccountFlow`]) over rsipstack: dials the account's transport and sends
+//!   one REGISTER exchange at a time, answering with a [`RegisterOutcome`]. Nothing of
+//!   rsipstack appears in this crate's public API, so the stack can be swapped.
+
+mod account;
+mod error;
+mod registration;
+mod stack;
+mod transport;
+
+pub use account::{AccountConfig, AccountId, OutboundProxy, Password, SipUri};
+pub use error::SipError;
+pub use registration::{
+    RegisterOutcome, RegisterRequest, Registration, RegistrationEvent, RegistrationPolicy,
+    RegistrationState,
+};
+pub use stack::{AccountFlow, install_crypto_provider};
+pub use transport::Transport;

@@ -1,0 +1,165 @@
+//! One account's task: the registration rules, the clock, and the flow doing the IO.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::time::Instant;
+
+use sidetone_sip::{
+    AccountConfig, AccountFlow, AccountId, Password, RegisterOutcome, RegisterRequest,
+    Registration, RegistrationEvent, RegistrationPolicy, RegistrationState,
+};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::EngineEvent;
+
+/// What the engine asks of an account.
+#[derive(Debug)]
+pub(crate) enum AccountCommand {
+    /// Use this password from now on.
+    SetPassword(Option<Password>),
+    /// Unregister and end the task.
+    Stop,
+}
+
+/// What the account task asks of its flow (one at a time, in order).
+enum FlowCommand {
+    Register(RegisterRequest),
+    SetPassword(Option<Password>),
+}
+
+/// What the flow tells the account task.
+enum FlowReport {
+    /// The REGISTER it was asked for ended so.
+    Outcome(RegisterOutcome),
+    /// The connection the binding rides on closed.
+    ConnectionLost,
+}
+
+/// Runs until the account is stopped and unregistered (or its commands channel closes).
+pub(crate) async fn run(
+    config: AccountConfig,
+    mut commands: mpsc::UnboundedReceiver<AccountCommand>,
+    events: broadcast::Sender<EngineEvent>,
+) {
+    let id = config.id.clone();
+    let emit = |event: RegistrationEvent| {
+        // No subscriber is fine: events are for whoever listens.
+        let _ = events.send(EngineEvent::Registration {
+            account_id: id.clone(),
+            state: event.state,
+            reason: event.reason,
+        });
+    };
+    let flow = match AccountFlow::open(&config).await {
+        Ok(flow) => flow,
+        Err(error) => {
+            emit(RegistrationEvent {
+                state: RegistrationState::Failed,
+                reason: Some(error),
+            });
+            wait_for_stop(&mut commands).await;
+            removed(&events, &id);
+            return;
+        }
+    };
+    let (flow_tx, flow_rx) = mpsc::unbounded_channel();
+    let (report_tx, mut reports) = mpsc::unbounded_channel();
+    let worker = tokio::spawn(flow_worker(flow, flow_rx, report_tx));
+
+    let seed = RandomState::new().hash_one(&id);
+    let mut registration = Registration::new(RegistrationPolicy::default(), config.expires, seed);
+    registration.start(Instant::now());
+    let mut stopping = false;
+    loop {
+        while let Some(request) = registration.poll_transmit() {
+            if flow_tx.send(FlowCommand::Register(request)).is_err() {
+                break;
+            }
+        }
+        while let Some(event) = registration.poll_event() {
+            emit(event);
+        }
+        if stopping && registration.is_idle() {
+            break;
+        }
+        let wake = registration
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(AccountCommand::SetPassword(password)) => {
+                    let _ = flow_tx.send(FlowCommand::SetPassword(password));
+                    registration.credentials_changed(Instant::now());
+                }
+                Some(AccountCommand::Stop) | None => {
+                    stopping = true;
+                    registration.stop(Instant::now());
+                }
+            },
+            report = reports.recv() => match report {
+                Some(FlowReport::Outcome(outcome)) => {
+                    registration.handle_outcome(outcome, Instant::now());
+                }
+                Some(FlowReport::ConnectionLost) => registration.flow_lost(Instant::now()),
+                None => break, // the flow worker is gone; nothing more can be sent
+            },
+            () = sleep_until(wake) => registration.handle_timeout(Instant::now()),
+        }
+    }
+    drop(flow_tx);
+    let _ = worker.await;
+    removed(&events, &id);
+}
+
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_for_stop(commands: &mut mpsc::UnboundedReceiver<AccountCommand>) {
+    while let Some(command) = commands.recv().await {
+        if matches!(command, AccountCommand::Stop) {
+            return;
+        }
+    }
+}
+
+fn removed(events: &broadcast::Sender<EngineEvent>, id: &AccountId) {
+    let _ = events.send(EngineEvent::AccountRemoved {
+        account_id: id.clone(),
+    });
+}
+
+/// Owns the flow (its exchanges need `&mut`), so the account loop stays responsive to
+/// commands and timers while a REGISTER is out.
+async fn flow_worker(
+    mut flow: AccountFlow,
+    mut commands: mpsc::UnboundedReceiver<FlowCommand>,
+    reports: mpsc::UnboundedSender<FlowReport>,
+) {
+    loop {
+        let closed = flow.connection_closed();
+        let report = tokio::select! {
+            command = commands.recv() => match command {
+                Some(FlowCommand::Register(request)) => {
+                    FlowReport::Outcome(flow.register(request).await)
+                }
+                Some(FlowCommand::SetPassword(password)) => {
+                    flow.set_password(password);
+                    continue;
+                }
+                None => break,
+            },
+            () = closed => {
+                flow.forget_connection();
+                FlowReport::ConnectionLost
+            }
+        };
+        if reports.send(report).is_err() {
+            break;
+        }
+    }
+    flow.close();
+}

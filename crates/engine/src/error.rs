@@ -1,0 +1,29 @@
+//! The one error type of the engine crate.
+
+use sidetone_sip::SipError;
+
+/// Why an engine command failed. [`EngineError::code`] is stable for the shell and scripts.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Our side: the async runtime could not be built (out of threads or file descriptors).
+    #[error("cannot start the engine runtime: {0}")]
+    Runtime(String),
+    /// The caller: the engine was already shut down.
+    #[error("the engine is stopped")]
+    Stopped,
+    /// Signalling failed; the inner error says whose fault.
+    #[error(transparent)]
+    Sip(#[from] SipError),
+}
+
+impl EngineError {
+    /// A stable machine-readable code, e.g. `engine.stopped` or `sip.wrong_password`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Runtime(_) => "engine.runtime",
+            EngineError::Stopped => "engine.stopped",
+            EngineError::Sip(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Registration (RFC 3261 §10): when to REGISTER, refresh, back off and give up, sans-IO.
+
+mod machine;
+mod policy;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use machine::Registration;
+pub use policy::RegistrationPolicy;
+pub use state::{RegisterOutcome, RegisterRequest, RegistrationEvent, RegistrationState};

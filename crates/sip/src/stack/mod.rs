@@ -1,0 +1,298 @@
+//! The IO side of signalling, over rsipstack. Everything rsipstack stays in this module.
+
+mod classify;
+mod dial;
+mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::transaction::Endpoint;
+use rsipstack::transport::TransportLayer;
+use rsipstack::transport::udp::UdpConnection;
+use tokio_util::sync::CancellationToken;
+
+pub use tls::install_crypto_provider;
+
+use crate::{AccountConfig, Password, RegisterOutcome, RegisterRequest, SipError, Transport};
+
+/// Longer than two non-INVITE transactions (challenge + answer, 32 s each at worst), so a
+/// stack that never reports back cannot hang a registration forever.
+const EXCHANGE_DEADLINE: Duration = Duration::from_secs(70);
+
+/// One account's signalling flow: its own SIP endpoint (transport, transactions) and its
+/// REGISTER dialog state (Call-ID, CSeq, Contact). Performs one exchange at a time for a
+/// [`crate::Registration`], which decides what to send and when.
+pub struct AccountFlow {
+    endpoint: Endpoint,
+    cancel: CancellationToken,
+    registration: rsipstack::dialog::registration::Registration,
+    request_uri: rsipstack::sip::Uri,
+    transport: Transport,
+    remote: SocketAddr,
+    /// The name the TLS certificate must carry and the WebSocket Host.
+    host: String,
+    ws_path: String,
+    user: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// Our stream connection's token; the stack cancels it when the connection dies.
+    flow: Option<CancellationToken>,
+}
+
+impl std::fmt::Debug for AccountFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountFlow")
+            .field("transport", &self.transport)
+            .field("remote", &self.remote)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountFlow {
+    /// Prepares the account's endpoint: resolves the registrar (or proxy), loads the trust
+    /// roots for TLS, binds UDP. Stream transports connect on the first REGISTER.
+    /// Must run inside a tokio runtime.
+    pub async fn open(config: &AccountConfig) -> Result<Self, SipError> {
+        let transport = config.transport;
+        let (host, port, ws_path) = match &config.outbound_proxy {
+            Some(proxy) => (proxy.host.clone(), proxy.port, proxy.path.clone()),
+            None => (config.aor.host.clone(), config.aor.port, None),
+        };
+        let port = port.unwrap_or_else(|| transport.default_port());
+        let remote = resolve(&host, port).await?;
+        let tls = if transport.is_secure() {
+            Some(tls::client_config(config.ca_file.as_deref())?)
+        } else {
+            None
+        };
+
+        let cancel = CancellationToken::new();
+        let transport_layer = TransportLayer::new(cancel.child_token());
+        // A registered client must keep its flow open for incoming requests; rsipstack
+        // otherwise closes stream connections idle for 300 s (0 = never).
+        transport_layer.set_stream_idle_timeout(Duration::ZERO);
+        if transport == Transport::Udp {
+            let local = SocketAddr::new(local_ip_towards(remote), 0);
+            let udp = UdpConnection::create_connection(local, None, Some(cancel.child_token()))
+                .await
+                .map_err(|e| SipError::Unreachable(format!("cannot bind UDP: {e}")))?;
+            transport_layer.add_transport(udp.into());
+        }
+        let endpoint = rsipstack::EndpointBuilder::new()
+            .with_user_agent(&config.user_agent)
+            .with_transport_layer(transport_layer)
+            .with_cancel_token(cancel.clone())
+            .build();
+        spawn_endpoint(&endpoint);
+
+        let credential = Credential {
+            username: config.aor.user.clone(),
+            password: config
+                .password
+                .as_ref()
+                .map(Password::expose)
+                .unwrap_or_default()
+                .to_owned(),
+            realm: None,
+            auth_username: config.auth_username.clone(),
+        };
+        let mut registration = rsipstack::dialog::registration::Registration::new(
+            endpoint.inner.clone(),
+            Some(credential),
+        );
+        // Always send to the resolved address: the AOR's domain stays in the headers, and we
+        // chose (and for streams, dialed) where the packets go.
+        registration.outbound_proxy = Some(remote);
+
+        let uri_text = match transport {
+            Transport::Udp => format!("sip:{}", config.aor.host_port()),
+            other => format!("sip:{};transport={other}", config.aor.host_port()),
+        };
+        let request_uri = rsipstack::sip::Uri::try_from(uri_text.as_str())
+            .map_err(|e| SipError::InvalidAccount(format!("bad registrar URI {uri_text}: {e}")))?;
+
+        Ok(Self {
+            endpoint,
+            cancel,
+            registration,
+            request_uri,
+            transport,
+            remote,
+            host,
+            ws_path: ws_path.unwrap_or_else(|| "/".to_owned()),
+            user: config.aor.user.clone(),
+            tls,
+            flow: None,
+        })
+    }
+
+    /// Replaces the password used to answer challenges (the user typed a new one).
+    pub fn set_password(&mut self, password: Option<Password>) {
+        if let Some(credential) = self.registration.credential.as_mut() {
+            credential.password = password
+                .as_ref()
+                .map(Password::expose)
+                .unwrap_or_default()
+                .to_owned();
+        }
+    }
+
+    /// Performs one REGISTER exchange (answering one digest challenge) and says how it ended.
+    pub async fn register(&mut self, request: RegisterRequest) -> RegisterOutcome {
+        if let Err(error) = self.ensure_connected().await {
+            return RegisterOutcome::Failed {
+                error,
+                retry_after: None,
+            };
+        }
+        let exchange = self
+            .registration
+            .register(self.request_uri.clone(), Some(request.expires));
+        match tokio::time::timeout(EXCHANGE_DEADLINE, exchange).await {
+            Err(_) => RegisterOutcome::Failed {
+                error: SipError::Timeout,
+                retry_after: None,
+            },
+            Ok(Err(e)) => RegisterOutcome::Failed {
+                error: classify::error(&e),
+                retry_after: None,
+            },
+            Ok(Ok(resp)) => {
+                classify::response(&resp, self.registration.expires(), request.is_unregister())
+            }
+        }
+    }
+
+    /// Resolves when the connection the last REGISTER went over (TCP, TLS, WS, WSS) closes;
+    /// never for UDP or before a connection exists. Call [`AccountFlow::forget_connection`]
+    /// after it fires, or it fires again at once.
+    pub fn connection_closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let token = self.flow.clone();
+        async move {
+            match token {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Drops our handle on a closed connection; the next REGISTER dials a new one.
+    pub fn forget_connection(&mut self) {
+        self.flow = None;
+    }
+
+    /// Stops the endpoint and closes its sockets.
+    pub fn close(&self) {
+        self.cancel.cancel();
+        self.endpoint.shutdown();
+    }
+
+    /// For stream transports: (re)connect when there is no live connection.
+    async fn ensure_connected(&mut self) -> Result<(), SipError> {
+        if self.transport == Transport::Udp || self.flow.as_ref().is_some_and(|t| !t.is_cancelled())
+        {
+            return Ok(());
+        }
+        let token = self.cancel.child_token();
+        let target = dial::DialTarget {
+            transport: self.transport,
+            addr: self.remote,
+            host: &self.host,
+            ws_path: &self.ws_path,
+            tls: self.tls.as_ref(),
+        };
+        let connection = dial::dial(&target, token.clone()).await?;
+        // The Contact must say how to reach us: over this very connection (RFC 3261 §10.2.1;
+        // RFC 5626/7118 clients rely on the registrar's alias or Path for the rest).
+        let local = connection.get_addr().clone();
+        let contact_text = format!(
+            "<sip:{}@{};transport={}>",
+            self.user, local.addr, self.transport
+        );
+        let contact = rsipstack::sip::typed::Contact::parse(&contact_text)
+            .map_err(|e| SipError::Internal(format!("bad Contact {contact_text}: {e}")))?;
+        self.registration.contact = Some(contact);
+        self.endpoint
+            .inner
+            .transport_layer
+            .add_connection(connection);
+        self.flow = Some(token);
+        Ok(())
+    }
+}
+
+impl Drop for AccountFlow {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Runs the endpoint's transaction and timer loop, and answers requests sent to us:
+/// OPTIONS (keep-alive probes from registrars) with 200, anything else with 501 until
+/// calls and subscriptions exist.
+fn spawn_endpoint(endpoint: &Endpoint) {
+    let inner = endpoint.inner.clone();
+    tokio::spawn(async move {
+        if let Err(e) = inner.serve().await {
+            tracing::warn!(error = %e, "SIP endpoint stopped");
+        }
+    });
+    if let Ok(mut incoming) = endpoint.incoming_transactions() {
+        tokio::spawn(async move {
+            while let Some(mut tx) = incoming.recv().await {
+                let status = if tx.original.method == rsipstack::sip::Method::Options {
+                    rsipstack::sip::StatusCode::OK
+                } else {
+                    rsipstack::sip::StatusCode::NotImplemented
+                };
+                if let Err(e) = tx.reply(status).await {
+                    tracing::debug!(error = %e, "could not answer an incoming request");
+                }
+            }
+        });
+    }
+}
+
+/// rsipstack's name for a transport.
+fn stack_transport(transport: Transport) -> rsipstack::sip::Transport {
+    match transport {
+        Transport::Udp => rsipstack::sip::Transport::Udp,
+        Transport::Tcp => rsipstack::sip::Transport::Tcp,
+        Transport::Tls => rsipstack::sip::Transport::Tls,
+        Transport::Ws => rsipstack::sip::Transport::Ws,
+        Transport::Wss => rsipstack::sip::Transport::Wss,
+    }
+}
+
+/// A/AAAA lookup (no SRV/NAPTR yet: the account names host and port).
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr, SipError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let mut addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| SipError::Unreachable(format!("cannot resolve {host}: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| SipError::Unreachable(format!("{host} has no address")))
+}
+
+/// The local address the OS would use to reach `remote` (no packet is sent), so Via and
+/// Contact name a real interface rather than 0.0.0.0.
+fn local_ip_towards(remote: SocketAddr) -> IpAddr {
+    let unspecified: IpAddr = if remote.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    std::net::UdpSocket::bind(SocketAddr::new(unspecified, 0))
+        .and_then(|socket| {
+            socket.connect(remote)?;
+            socket.local_addr()
+        })
+        .map(|addr| addr.ip())
+        .unwrap_or(unspecified)
+}
