@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$SIDETONE_CACHE/target}"
 export SIDETONE_VENV="${SIDETONE_VENV:-$SIDETONE_CACHE/venv}"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 if ! command -v cargo >/dev/null; then
-  echo "Sidetone needs the Rust toolchain (stable >= 1.88): see https://rustup.rs" >&2
+  echo "Sidetone needs the Rust toolchain (stable >= 1.95): see https://rustup.rs" >&2
   exit 1
 fi
 
