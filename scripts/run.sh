@@ -16,7 +16,6 @@ done
 
 scripts/setup-debian.sh app
 ensure_npm ui
-[ "$demo" = 1 ] && [ -f tests/lab/idp/package-lock.json ] && ensure_npm tests/lab/idp
 (cd ui && npm run --silent build)
 cargo build -p sidetone --locked
 app="$CARGO_TARGET_DIR/debug/sidetone"

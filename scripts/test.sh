@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==== %s\n' "$*"; }
 
+export SIDETONE_SUITE_START="$(date +%s)"
+
 step "install"
 scripts/setup-debian.sh test
 ensure_python_venv
 ensure_npm ui
-[ -f tests/lab/idp/package-lock.json ] && ensure_npm tests/lab/idp
+# WebDriver for the real app (2.x: a plain install would pick the 3.0 alpha).
+command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
 
 step "front end: type check and build"
 (cd ui && npm run --silent check && npm run --silent build)
@@ -22,6 +25,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "rust: tests"
 cargo test --workspace --locked
+
+step "build the binaries the end-to-end tests drive"
+cargo build -p sidetone -p sidetone-cli --locked
 
 step "front end: flow tests in Chromium"
 (cd ui && npm run --silent test:e2e)

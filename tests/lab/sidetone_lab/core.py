@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 LAB_PREFIX = "sidetone-lab-"
+LAB_ROOT_ENV = "SIDETONE_LAB_ROOT"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -62,6 +63,11 @@ class Process:
         """True while the process has not exited."""
         return self.popen.poll() is None
 
+    def pids(self) -> list[int]:
+        """Host pids of every live process in this process's group (the wrapper, the server
+        and its workers), e.g. to check after teardown that none is left."""
+        return _group_pids(self.popen.pid)
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the process's log, for error messages."""
         try:
@@ -74,11 +80,15 @@ class Service:
     """Base class of a lab service. Subclasses set `name` and implement `start`."""
 
     name = "service"
+    # True if the lab may run several instances ("baresip:alice", "baresip:bob"); the
+    # instance's key is then passed to `__init__` as `key`.
+    multi_instance = False
 
-    def __init__(self, lab: "Lab", **options):
+    def __init__(self, lab: "Lab", key: str | None = None, **options):
         self.lab = lab
+        self.key = key or self.name  # how `lab.services` knows this service
         self.options = options
-        self.dir = lab.service_dir(self.name)
+        self.dir = lab.service_dir(self.key.replace(":", "-"))
         self.processes: list[Process] = []
         self.endpoints: dict = {}
 
@@ -95,8 +105,8 @@ class Service:
     def spawn(self, argv: list[str], *, env: dict | None = None, cwd: Path | None = None,
               tag: str | None = None, stdin=subprocess.DEVNULL) -> Process:
         """Start a process that belongs to this service; its output goes to a log file."""
-        proc = self.lab.spawn(f"{self.name}{'-' + tag if tag else ''}", argv, env=env,
-                              cwd=cwd or self.dir, stdin=stdin)
+        label = self.key.replace(":", "-") + (f"-{tag}" if tag else "")
+        proc = self.lab.spawn(label, argv, env=env, cwd=cwd or self.dir, stdin=stdin)
         self.processes.append(proc)
         return proc
 
@@ -125,20 +135,35 @@ class Lab:
 
     # ---- services -------------------------------------------------------------------------
 
-    def start(self, name: str, **options) -> dict:
-        """Start the named service (see `registry.SERVICES`) and return its endpoints."""
+    def start(self, name: str, /, **options) -> dict:
+        """Start the named service (see `registry.SERVICES`) and return its endpoints.
+
+        Services that allow several instances take an instance name, either in the name
+        (`start("baresip:bob", ...)`) or as the option `name` (`start("baresip", name="bob")`);
+        the instance is then known as `services["baresip:bob"]`.
+        """
         from .registry import SERVICES
 
-        if name in self.services:
-            return self.services[name].endpoints
-        if name not in SERVICES:
-            raise LabError(f"unknown lab service {name!r}; known: {', '.join(sorted(SERVICES))}")
-        service = SERVICES[name](self, **options)
-        self.services[name] = service
+        kind, _, instance = name.partition(":")
+        if kind not in SERVICES:
+            raise LabError(f"unknown lab service {kind!r}; known: {', '.join(sorted(SERVICES))}")
+        cls = SERVICES[kind]
+        multi = getattr(cls, "multi_instance", False)
+        if multi:
+            instance = instance or str(options.get("name") or "")
+            options.setdefault("name", instance or kind)
+        elif instance:
+            raise LabError(f"lab service {kind!r} runs only once; drop {':' + instance!r}")
+        key = f"{kind}:{instance}" if instance else kind
+        if key in self.services:
+            return self.services[key].endpoints
+        service = cls(self, key=key, **options) if multi else cls(self, **options)
+        self.services[key] = service
         try:
             service.endpoints = service.start() or {}
         except BaseException:
             service.stop()
+            self.services.pop(key, None)
             raise
         return service.endpoints
 
@@ -172,11 +197,17 @@ class Lab:
 
     def spawn(self, name: str, argv: list[str], *, env: dict | None = None,
               cwd: Path | None = None, stdin=subprocess.DEVNULL) -> Process:
-        """Start a supervised process; it dies with the lab even if the lab is killed."""
+        """Start a supervised process; it dies with the lab even if the lab is killed.
+
+        Call it from the thread that owns the lab (normally the main thread): the kernel's
+        parent-death signal fires when the *thread* that forked the child exits.
+        Every process gets `SIDETONE_LAB_ROOT=<lab dir>` in its environment, so leftovers can
+        be found (and swept) by that mark even if they escaped their process group."""
         log = self.root / "logs" / f"{name}.log"
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
+        full_env[LAB_ROOT_ENV] = str(self.root)
         wrapped = (["unshare", "--pid", "--fork", "--kill-child"] + argv) if self._pidns else argv
         out = open(log, "ab")
         try:
@@ -191,18 +222,43 @@ class Lab:
         return proc
 
     def terminate(self, proc: Process, grace: float = 3.0) -> None:
-        """SIGTERM the process group, then SIGKILL what is left after `grace` seconds."""
-        if proc.popen.poll() is None:
-            _signal_group(proc.popen.pid, signal.SIGTERM)
+        """SIGTERM the process group, then SIGKILL what is left after `grace` seconds
+        (`grace=0`: SIGKILL at once). Returns when no process of the group is left."""
+        pgid = proc.popen.pid
+        if grace > 0 and self._owns_group(proc):
+            _signal_group(pgid, signal.SIGTERM)
             try:
                 proc.popen.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-        _signal_group(proc.popen.pid, signal.SIGKILL)
+        if self._owns_group(proc):
+            _signal_group(pgid, signal.SIGKILL)
         try:
-            proc.popen.wait(timeout=grace)
+            proc.popen.wait(timeout=max(grace, 3.0))
         except subprocess.TimeoutExpired:
             pass
+        # Members of the group that are not our children (a server's workers) may still be
+        # exiting: wait until they are gone, so the ports they held are free when we return.
+        deadline = time.monotonic() + max(grace, 3.0)
+        while self._owns_group(proc) and time.monotonic() < deadline:
+            _signal_group(pgid, signal.SIGKILL)
+            time.sleep(0.02)
+
+    def _owns_group(self, proc: Process) -> bool:
+        """True while `proc`'s process group exists and is this lab's, so signalling it is
+        safe. Until the leader is reaped its pid cannot be reused; after that, the group id
+        stays reserved only while a member lives, and our members carry the lab's mark."""
+        if proc.popen.poll() is None:
+            return True
+        mark = f"{LAB_ROOT_ENV}={self.root}".encode() + b"\0"
+        for pid in _group_pids(proc.popen.pid):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if mark in f.read() + b"\0":
+                        return True
+            except OSError:
+                continue
+        return False
 
     def wait_ready(self, what: str, check: Callable[[], bool], timeout: float = 15.0,
                    proc: Process | None = None, interval: float = 0.05) -> None:
@@ -243,8 +299,20 @@ class Lab:
         self.stop()
 
     def describe(self) -> str:
-        """The endpoints as one JSON line (what `lab up --json` prints)."""
-        return json.dumps({"root": str(self.root), "services": self.endpoints()})
+        """The endpoints as one JSON line (what `lab up --json` prints).
+
+        `_pids` lists, for checks that nothing outlives the lab, the pid of the process that
+        owns the lab (`lab`) and the host pids of every supervised process (by process name)."""
+        return json.dumps({"root": str(self.root), "services": self.endpoints(),
+                           "_pids": self.pids()})
+
+    def pids(self) -> dict:
+        """{"lab": owner pid, "<process name>": [host pids of its process group], ...}."""
+        out: dict = {"lab": os.getpid()}
+        for proc in self._procs:
+            if proc.alive():
+                out.setdefault(proc.name, []).extend(proc.pids())
+        return out
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -252,6 +320,42 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _group_pids(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is `pgid`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state, fields[2] the process group
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry.name))
+    return found
+
+
+def lab_processes(root: Path | str) -> list[int]:
+    """Live processes that carry `SIDETONE_LAB_ROOT=<root>` in their environment."""
+    mark = f"{LAB_ROOT_ENV}={root}".encode() + b"\0"
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read() + b"\0"
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark in environ and state not in (b"Z", b"X"):
+            found.append(int(entry.name))
+    return found
 
 
 def _port_free(port: int) -> bool:
@@ -275,6 +379,12 @@ def sweep_stale_labs() -> list[Path]:
         except (OSError, ValueError):
             continue
         if not Path(f"/proc/{pid}").exists():
+            # Without a PID namespace (not root) a server that daemonized can outlive its lab.
+            for leftover in lab_processes(path):
+                try:
+                    os.kill(leftover, signal.SIGKILL)
+                except OSError:
+                    pass
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
