@@ -216,6 +216,29 @@ impl<'s> VoicemailCache<'s> {
             .map_err(|e| self.store.db_err(e))
     }
 
+    /// The cached message at a server position (including one whose delete is pending).
+    pub fn find(&self, message: &MessageRef) -> Result<Option<Voicemail>> {
+        self.store
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {VOICEMAIL_COLUMNS} FROM voicemail
+                 WHERE account_id = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4"
+            ))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        message.account_id,
+                        message.folder,
+                        message.uidvalidity,
+                        message.uid
+                    ],
+                    read_voicemail,
+                )
+                .optional()
+            })
+            .map_err(|e| self.store.db_err(e))
+    }
+
     /// The cached messages of one account (or all), newest first, without those whose
     /// delete is pending.
     pub fn list(&self, account_id: Option<&str>) -> Result<Vec<Voicemail>> {

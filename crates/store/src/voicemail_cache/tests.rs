@@ -194,3 +194,16 @@ fn a_tampered_size_is_a_corrupt_error() {
         .unwrap();
     assert_eq!(vm.get(id).unwrap_err().code(), "store.corrupt");
 }
+
+#[test]
+fn find_by_server_position_includes_pending_deletes() {
+    let (_dir, store) = temp_store();
+    let vm = store.voicemail();
+    let id = vm.upsert(&update("a", 3, 1_000, false)).unwrap();
+    assert_eq!(vm.find(&msg("a", 3)).unwrap().unwrap().id, id);
+    assert!(vm.find(&msg("a", 4)).unwrap().is_none());
+    assert!(vm.find(&msg("b", 3)).unwrap().is_none());
+    vm.delete(id, UnixMillis(2_000)).unwrap();
+    let found = vm.find(&msg("a", 3)).unwrap().unwrap();
+    assert!(found.delete_pending);
+}
