@@ -77,9 +77,21 @@ def verdict(row: Row, m: Measurement | None) -> str:
     if m is None or m.sidetone is None:
         return "not measured yet"
     if m.peer is None:
-        return "no peer figure"
+        target = _target_value(row.target)
+        if target is None:
+            return "no peer figure"
+        ok = m.sidetone <= target if row.better == "lower" else m.sidetone >= target
+        return "meets target" if ok else "misses target"
     ahead = m.sidetone <= m.peer if row.better == "lower" else m.sidetone >= m.peer
     return "beats peer" if ahead else "behind peer"
+
+
+def _target_value(target: str) -> float | None:
+    """The number in a target like '≤ 5 ms' or '≤ 3,000 ms', when it is a plain bound."""
+    import re
+
+    m = re.match(r"^[≤≥<>]\s*([0-9][0-9,]*(?:\.[0-9]+)?)", target.strip())
+    return float(m.group(1).replace(",", "")) if m else None
 
 
 def render(groups: list[tuple[str, list[Row]]], results: dict[str, Measurement], errors: list[str]) -> str:
