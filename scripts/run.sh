@@ -36,7 +36,20 @@ for _ in $(seq 1 300); do
   kill -0 "$lab_pid" 2>/dev/null || { echo "run.sh: the demo phone system failed to start" >&2; exit 1; }
   sleep 0.1
 done
-echo "Demo phone system is up; its welcome link and accounts are in the app's Welcome screen."
+python3 - "$state/demo.json" <<'PY'
+import json, sys
+lab = json.load(open(sys.argv[1]))["services"]
+kam = lab["kamailio"]
+user = sorted(kam["users"])[0]
+print("\nThe demo phone system is running on 127.0.0.1. To sign in, open the manual login")
+print("(three clicks on the logo, or Alt+Shift+M) and enter:")
+print(f"  Server:   {kam['udp']};transport=udp")
+print(f"  Login ID: {user}")
+print(f"  Password: {kam['users'][user]}")
+if "baresip" in lab:
+    print(f"The demo extension {lab['baresip']['user']} answers and plays a message.")
+print("These credentials are made up for this run and vanish when you close the app.\n")
+PY
 SIDETONE_DEMO=1 SIDETONE_DEMO_FILE="$state/demo.json" "$app" || true
 exec 9>&-
 wait "$lab_pid" || true

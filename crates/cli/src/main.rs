@@ -19,6 +19,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Register(commands::register::RegisterArgs),
+    Call(commands::call::CallArgs),
+    Answer(commands::call::AnswerArgs),
+    History(commands::history::HistoryArgs),
+    Provision(commands::provision::ProvisionArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +30,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Register(args) => commands::register::run(args),
+        Command::Call(args) => commands::call::run_call(args),
+        Command::Answer(args) => commands::call::run_answer(args),
+        Command::History(args) => commands::history::run(args),
+        Command::Provision(args) => commands::provision::run(args),
     }
 }
 

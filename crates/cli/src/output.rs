@@ -1,7 +1,7 @@
 //! How events and failures are printed: human lines, or one JSON object per line.
 
 use sidetone_engine::EngineEvent;
-use sidetone_sip::{RegistrationState, SipError};
+use sidetone_sip::{CallState, RegistrationState, SipError};
 
 /// Prints one engine event to stdout.
 pub fn print_event(event: &EngineEvent, json: bool) {
@@ -35,6 +35,49 @@ pub fn event_json(event: &EngineEvent) -> serde_json::Value {
         EngineEvent::AccountRemoved { account_id } => {
             serde_json::json!({ "event": "account_removed", "account": account_id.to_string() })
         }
+        EngineEvent::Call {
+            account_id,
+            call_id,
+            direction,
+            remote,
+            state,
+        } => {
+            let mut value = serde_json::to_value(state).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("event".into(), "call".into());
+                map.insert("account".into(), account_id.to_string().into());
+                map.insert("call_id".into(), call_id.to_string().into());
+                map.insert(
+                    "direction".into(),
+                    serde_json::to_value(direction).unwrap_or_default(),
+                );
+                map.insert("remote".into(), remote.clone().into());
+            }
+            value
+        }
+        EngineEvent::CallMedia {
+            call_id,
+            codec,
+            local_rtp,
+            remote_rtp,
+        } => serde_json::json!({
+            "event": "media",
+            "call_id": call_id.to_string(),
+            "codec": codec.as_str(),
+            "local_rtp": local_rtp.to_string(),
+            "remote_rtp": remote_rtp.to_string(),
+        }),
+        EngineEvent::CallStats { call_id, stats } => serde_json::json!({
+            "event": "call_stats",
+            "call_id": call_id.to_string(),
+            "packets_sent": stats.packets_sent,
+            "packets_received": stats.packets_received,
+            "packets_ignored": stats.packets_ignored,
+            "frames_concealed": stats.frames_concealed,
+            "frames_skipped": stats.frames_skipped,
+            "packets_late": stats.packets_late,
+            "jitter_delay_ms": stats.jitter_delay_ms,
+        }),
         _ => serde_json::json!({ "event": "other" }),
     }
 }
@@ -76,6 +119,27 @@ fn event_text(event: &EngineEvent) -> String {
             }
         }
         EngineEvent::AccountRemoved { account_id } => format!("{account_id}: removed"),
+        EngineEvent::Call {
+            call_id,
+            remote,
+            state,
+            ..
+        } => match state {
+            CallState::Ended { reason } => {
+                format!("call {call_id} ({remote}): ended: {}", reason.short())
+            }
+            state => format!("call {call_id} ({remote}): {}", state.name()),
+        },
+        EngineEvent::CallMedia {
+            call_id,
+            codec,
+            remote_rtp,
+            ..
+        } => format!("call {call_id}: media {codec} with {remote_rtp}"),
+        EngineEvent::CallStats { call_id, stats } => format!(
+            "call {call_id}: sent {} packets, received {}, concealed {} frames",
+            stats.packets_sent, stats.packets_received, stats.frames_concealed
+        ),
         _ => "event".to_owned(),
     }
 }

@@ -8,15 +8,26 @@ use sidetone_sip::{
     AccountConfig, AccountFlow, AccountId, Password, RegisterOutcome, RegisterRequest,
     Registration, RegistrationEvent, RegistrationPolicy, RegistrationState,
 };
+use sidetone_sip::{CallDirection, CallId, CallState, EndReason};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::EngineEvent;
+use crate::call_task::{self, CallContext, CallMedia, CallRegistry};
 
 /// What the engine asks of an account.
 #[derive(Debug)]
 pub(crate) enum AccountCommand {
     /// Use this password from now on.
     SetPassword(Option<Password>),
+    /// Place a call.
+    Dial {
+        /// The id the handle already gave out.
+        call_id: CallId,
+        /// Whom to call.
+        target: String,
+        /// Its audio.
+        media: CallMedia,
+    },
     /// Unregister and end the task.
     Stop,
 }
@@ -40,6 +51,7 @@ pub(crate) async fn run(
     config: AccountConfig,
     mut commands: mpsc::UnboundedReceiver<AccountCommand>,
     events: broadcast::Sender<EngineEvent>,
+    calls: CallRegistry,
 ) {
     let id = config.id.clone();
     let emit = |event: RegistrationEvent| {
@@ -50,18 +62,20 @@ pub(crate) async fn run(
             reason: event.reason,
         });
     };
-    let flow = match AccountFlow::open(&config).await {
+    let mut flow = match AccountFlow::open(&config).await {
         Ok(flow) => flow,
         Err(error) => {
             emit(RegistrationEvent {
                 state: RegistrationState::Failed,
                 reason: Some(error),
             });
-            wait_for_stop(&mut commands).await;
+            wait_for_stop(&mut commands, &events, &id).await;
             removed(&events, &id);
             return;
         }
     };
+    let agent = flow.call_agent();
+    let mut incoming = flow.take_incoming_calls();
     let (flow_tx, flow_rx) = mpsc::unbounded_channel();
     let (report_tx, mut reports) = mpsc::unbounded_channel();
     let worker = tokio::spawn(flow_worker(flow, flow_rx, report_tx));
@@ -91,6 +105,17 @@ pub(crate) async fn run(
                     let _ = flow_tx.send(FlowCommand::SetPassword(password));
                     registration.credentials_changed(Instant::now());
                 }
+                Some(AccountCommand::Dial { call_id, target, media }) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    call_task::lock_registry(&calls).insert(call_id.clone(), tx);
+                    let context = CallContext {
+                        account_id: id.clone(),
+                        call_id,
+                        events: events.clone(),
+                        registry: calls.clone(),
+                    };
+                    tokio::spawn(call_task::run_outgoing(agent.clone(), context, target, media, rx));
+                }
                 Some(AccountCommand::Stop) | None => {
                     stopping = true;
                     registration.stop(Instant::now());
@@ -104,6 +129,21 @@ pub(crate) async fn run(
                 None => break, // the flow worker is gone; nothing more can be sent
             },
             () = sleep_until(wake) => registration.handle_timeout(Instant::now()),
+            call = next_call(&mut incoming) => match call {
+                Some(call) => {
+                    let call_id = call.id().clone();
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    call_task::lock_registry(&calls).insert(call_id.clone(), tx);
+                    let context = CallContext {
+                        account_id: id.clone(),
+                        call_id,
+                        events: events.clone(),
+                        registry: calls.clone(),
+                    };
+                    tokio::spawn(call_task::run_incoming(agent.clone(), context, call, rx));
+                }
+                None => incoming = None,
+            },
         }
     }
     drop(flow_tx);
@@ -118,10 +158,38 @@ async fn sleep_until(wake: Option<tokio::time::Instant>) {
     }
 }
 
-async fn wait_for_stop(commands: &mut mpsc::UnboundedReceiver<AccountCommand>) {
+async fn next_call(
+    incoming: &mut Option<mpsc::UnboundedReceiver<sidetone_sip::Call>>,
+) -> Option<sidetone_sip::Call> {
+    match incoming {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_for_stop(
+    commands: &mut mpsc::UnboundedReceiver<AccountCommand>,
+    events: &broadcast::Sender<EngineEvent>,
+    id: &AccountId,
+) {
     while let Some(command) = commands.recv().await {
-        if matches!(command, AccountCommand::Stop) {
-            return;
+        match command {
+            AccountCommand::Stop => return,
+            // An account that could not open cannot call.
+            AccountCommand::Dial {
+                call_id, target, ..
+            } => {
+                let _ = events.send(EngineEvent::Call {
+                    account_id: id.clone(),
+                    call_id,
+                    direction: CallDirection::Outgoing,
+                    remote: target,
+                    state: CallState::Ended {
+                        reason: EndReason::Unreachable,
+                    },
+                });
+            }
+            AccountCommand::SetPassword(_) => {}
         }
     }
 }

@@ -4,11 +4,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sidetone_sip::{AccountConfig, AccountId, Password};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use sidetone_sip::{
+    AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, Password,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::account_task::{self, AccountCommand};
+use crate::call_task::{CallCommand, CallMedia, CallRegistry, lock_registry};
 use crate::{EngineError, EngineEvent};
 
 /// How the engine runs.
@@ -49,12 +55,18 @@ impl Engine {
             .map_err(|e| EngineError::Runtime(e.to_string()))?;
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let supervisor =
-            runtime.spawn(supervise(command_rx, events.clone(), config.shutdown_grace));
+        let calls = CallRegistry::default();
+        let supervisor = runtime.spawn(supervise(
+            command_rx,
+            events.clone(),
+            config.shutdown_grace,
+            calls.clone(),
+        ));
         Ok(EngineHandle {
             shared: Arc::new(Shared {
                 commands,
                 events,
+                calls,
                 runtime: Mutex::new(Some((runtime, supervisor))),
             }),
         })
@@ -71,6 +83,7 @@ pub struct EngineHandle {
 struct Shared {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
+    calls: CallRegistry,
     runtime: Mutex<Option<(tokio::runtime::Runtime, JoinHandle<()>)>>,
 }
 
@@ -79,6 +92,12 @@ enum Command {
     Register(Box<AccountConfig>),
     Unregister(AccountId),
     SetPassword(AccountId, Option<Password>),
+    Dial {
+        account_id: AccountId,
+        call_id: CallId,
+        target: String,
+        media: CallMedia,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -108,6 +127,50 @@ impl EngineHandle {
         password: Option<Password>,
     ) -> Result<(), EngineError> {
         self.send(Command::SetPassword(account_id.clone(), password))
+    }
+
+    /// Calls `target` (`sip:user@host`, or a user of the account's domain) from a registered
+    /// account, with `media` as its audio. Progress arrives as [`EngineEvent::Call`] events
+    /// for the returned id (the call's SIP Call-ID).
+    pub fn dial(
+        &self,
+        account_id: &AccountId,
+        target: &str,
+        media: CallMedia,
+    ) -> Result<CallId, EngineError> {
+        let call_id =
+            CallId::random(RandomState::new().hash_one((target, std::time::SystemTime::now())));
+        self.send(Command::Dial {
+            account_id: account_id.clone(),
+            call_id: call_id.clone(),
+            target: target.to_owned(),
+            media,
+        })?;
+        Ok(call_id)
+    }
+
+    /// Answers a ringing incoming call with `media` as its audio.
+    pub fn answer(&self, call_id: &CallId, media: CallMedia) -> Result<(), EngineError> {
+        self.call_command(call_id, CallCommand::Answer(media))
+    }
+
+    /// Refuses a ringing incoming call (603 Decline).
+    pub fn decline(&self, call_id: &CallId) -> Result<(), EngineError> {
+        self.call_command(call_id, CallCommand::Decline)
+    }
+
+    /// Hangs up a call: BYE once established, CANCEL while ours rings, 486 for an incoming
+    /// call not yet answered.
+    pub fn hangup(&self, call_id: &CallId) -> Result<(), EngineError> {
+        self.call_command(call_id, CallCommand::Hangup)
+    }
+
+    fn call_command(&self, call_id: &CallId, command: CallCommand) -> Result<(), EngineError> {
+        let sender = lock_registry(&self.shared.calls).get(call_id).cloned();
+        sender
+            .ok_or_else(|| EngineError::UnknownCall(call_id.clone()))?
+            .send(command)
+            .map_err(|_| EngineError::UnknownCall(call_id.clone()))
     }
 
     /// Unregisters every account (waiting at most the configured grace), then stops the
@@ -156,6 +219,7 @@ async fn supervise(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: broadcast::Sender<EngineEvent>,
     grace: Duration,
+    calls: CallRegistry,
 ) {
     let mut accounts: HashMap<AccountId, AccountEntry> = HashMap::new();
     while let Some(command) = commands.recv().await {
@@ -170,7 +234,12 @@ async fn supervise(
                 }
                 let (tx, rx) = mpsc::unbounded_channel();
                 let id = config.id.clone();
-                let task = tokio::spawn(account_task::run(*config, rx, events.clone()));
+                let task = tokio::spawn(account_task::run(
+                    *config,
+                    rx,
+                    events.clone(),
+                    calls.clone(),
+                ));
                 accounts.insert(id, AccountEntry { commands: tx, task });
             }
             Command::Unregister(id) => {
@@ -183,7 +252,38 @@ async fn supervise(
                     let _ = entry.commands.send(AccountCommand::SetPassword(password));
                 }
             }
+            Command::Dial {
+                account_id,
+                call_id,
+                target,
+                media,
+            } => {
+                let dial = AccountCommand::Dial {
+                    call_id: call_id.clone(),
+                    target: target.clone(),
+                    media,
+                };
+                let sent = accounts
+                    .get(&account_id)
+                    .is_some_and(|entry| entry.commands.send(dial).is_ok());
+                if !sent {
+                    let _ = events.send(EngineEvent::Call {
+                        account_id,
+                        call_id,
+                        direction: CallDirection::Outgoing,
+                        remote: target,
+                        state: CallState::Ended {
+                            reason: EndReason::Unreachable,
+                        },
+                    });
+                }
+            }
             Command::Shutdown(done) => {
+                // Calls first: their BYEs go out while the accounts are still registered.
+                let open_calls: Vec<_> = lock_registry(&calls).values().cloned().collect();
+                for call in open_calls {
+                    let _ = call.send(CallCommand::Hangup);
+                }
                 for entry in accounts.values() {
                     let _ = entry.commands.send(AccountCommand::Stop);
                 }

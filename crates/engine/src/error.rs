@@ -1,6 +1,6 @@
 //! The one error type of the engine crate.
 
-use sidetone_sip::SipError;
+use sidetone_sip::{CallId, SipError};
 
 /// Why an engine command failed. [`EngineError::code`] is stable for the shell and scripts.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,9 @@ pub enum EngineError {
     /// The caller: the engine was already shut down.
     #[error("the engine is stopped")]
     Stopped,
+    /// The caller: no call with this id is in progress.
+    #[error("no such call: {0}")]
+    UnknownCall(CallId),
     /// Signalling failed; the inner error says whose fault.
     #[error(transparent)]
     Sip(#[from] SipError),
@@ -23,6 +26,7 @@ impl EngineError {
         match self {
             EngineError::Runtime(_) => "engine.runtime",
             EngineError::Stopped => "engine.stopped",
+            EngineError::UnknownCall(_) => "engine.unknown_call",
             EngineError::Sip(e) => e.code(),
         }
     }

@@ -1,6 +1,9 @@
 //! What the engine tells its users.
 
-use sidetone_sip::{AccountId, RegistrationState, SipError};
+use std::net::SocketAddr;
+
+use sidetone_media::{CodecKind, MediaStats};
+use sidetone_sip::{AccountId, CallDirection, CallId, CallState, RegistrationState, SipError};
 
 /// Something that happened in the engine, broadcast to every subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,5 +22,36 @@ pub enum EngineEvent {
     AccountRemoved {
         /// Which account.
         account_id: AccountId,
+    },
+    /// A call changed state (the first event of an incoming call is `Ringing`).
+    Call {
+        /// The account the call belongs to.
+        account_id: AccountId,
+        /// Which call.
+        call_id: CallId,
+        /// Who placed it.
+        direction: CallDirection,
+        /// The other party's URI.
+        remote: String,
+        /// Its new state.
+        state: CallState,
+    },
+    /// A call's audio started flowing.
+    CallMedia {
+        /// Which call.
+        call_id: CallId,
+        /// The codec offer/answer agreed on.
+        codec: CodecKind,
+        /// Our RTP address.
+        local_rtp: SocketAddr,
+        /// The far end's RTP address.
+        remote_rtp: SocketAddr,
+    },
+    /// A call's media counters, once, when the call ends.
+    CallStats {
+        /// Which call.
+        call_id: CallId,
+        /// The counters.
+        stats: MediaStats,
     },
 }

@@ -2,14 +2,19 @@
 //! audio, onboarding, vault, store and voicemail crates, and exposes one [`EngineHandle`]
 //! (commands in, events out) shared by the desktop shell and the CLI.
 //!
-//! Today it runs registration: per account, an [`sidetone_sip::AccountFlow`] (the IO) driven
-//! by a [`sidetone_sip::Registration`] (the rules), with the engine supplying the clock.
+//! Today it runs registration and calls: per account, an [`sidetone_sip::AccountFlow`] (the IO) driven
+//! by a [`sidetone_sip::Registration`] (the rules), with the engine supplying the clock; per
+//! call, a task driving a [`sidetone_sip::Call`] and, once offer/answer agreed, its RTP socket
+//! and [`sidetone_media::MediaSession`] on a 20 ms clock.
 
 mod account_task;
+mod call_task;
 mod engine;
 mod error;
 mod event;
+mod first_working;
 
+pub use call_task::CallMedia;
 pub use engine::{Engine, EngineConfig, EngineHandle};
 pub use error::EngineError;
 pub use event::EngineEvent;

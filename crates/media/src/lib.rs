@@ -4,5 +4,14 @@
 //! Protocol logic here is sans-IO: it takes packets and the current time and says what to
 //! play or send; sockets, clocks and threads live in the engine and the audio crate.
 
+pub mod codec;
+mod error;
 pub mod jitter;
+pub mod offer_answer;
 pub mod rtp_seq;
+pub mod session;
+
+pub use codec::CodecKind;
+pub use error::MediaError;
+pub use offer_answer::{Direction, LocalMedia, Negotiated};
+pub use session::{MediaSession, MediaStats};

@@ -10,16 +10,20 @@
 //!   rsipstack appears in this crate's public API, so the stack can be swapped.
 
 mod account;
+mod call;
 mod error;
+mod manual;
 mod registration;
 mod stack;
 mod transport;
 
 pub use account::{AccountConfig, AccountId, OutboundProxy, Password, SipUri};
+pub use call::{CallDirection, CallEvent, CallId, CallInput, CallMachine, CallState, EndReason};
 pub use error::SipError;
+pub use manual::{manual_account_candidates, worth_trying_next};
 pub use registration::{
     RegisterOutcome, RegisterRequest, Registration, RegistrationEvent, RegistrationPolicy,
     RegistrationState,
 };
-pub use stack::{AccountFlow, install_crypto_provider};
+pub use stack::{AccountFlow, Call, CallAgent, install_crypto_provider};
 pub use transport::Transport;

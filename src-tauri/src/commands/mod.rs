@@ -1,3 +1,7 @@
 //! Tauri commands, one module per screen area. Each takes and returns DTOs only.
 
+pub mod accounts;
 pub mod app;
+pub mod deep_link;
+pub mod history;
+pub mod settings;

@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub mod call;
+pub mod history;
+pub mod provision;
 pub mod register;

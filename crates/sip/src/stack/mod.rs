@@ -1,19 +1,23 @@
 //! The IO side of signalling, over rsipstack. Everything rsipstack stays in this module.
 
+pub(crate) mod call;
 mod classify;
 mod dial;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::Endpoint;
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use call::{Call, CallAgent};
 pub use tls::install_crypto_provider;
 
 use crate::{AccountConfig, Password, RegisterOutcome, RegisterRequest, SipError, Transport};
@@ -39,6 +43,12 @@ pub struct AccountFlow {
     tls: Option<Arc<rustls::ClientConfig>>,
     /// Our stream connection's token; the stack cancels it when the connection dies.
     flow: Option<CancellationToken>,
+    /// Shared with the call agent: the password to answer INVITE challenges with.
+    credential: Arc<Mutex<Credential>>,
+    /// Shared with the call agent and router: our Contact for dialogs.
+    contact: Arc<Mutex<Option<rsipstack::sip::Uri>>>,
+    agent: CallAgent,
+    incoming: Option<mpsc::UnboundedReceiver<Call>>,
 }
 
 impl std::fmt::Debug for AccountFlow {
@@ -74,11 +84,15 @@ impl AccountFlow {
         // A registered client must keep its flow open for incoming requests; rsipstack
         // otherwise closes stream connections idle for 300 s (0 = never).
         transport_layer.set_stream_idle_timeout(Duration::ZERO);
+        let local_ip = local_ip_towards(remote);
+        let contact = Arc::new(Mutex::new(None));
         if transport == Transport::Udp {
-            let local = SocketAddr::new(local_ip_towards(remote), 0);
+            let local = SocketAddr::new(local_ip, 0);
             let udp = UdpConnection::create_connection(local, None, Some(cancel.child_token()))
                 .await
                 .map_err(|e| SipError::Unreachable(format!("cannot bind UDP: {e}")))?;
+            let contact_text = format!("sip:{}@{}", config.aor.user, udp.get_addr().addr);
+            *call::lock(&contact) = rsipstack::sip::Uri::try_from(contact_text.as_str()).ok();
             transport_layer.add_transport(udp.into());
         }
         let endpoint = rsipstack::EndpointBuilder::new()
@@ -86,7 +100,17 @@ impl AccountFlow {
             .with_transport_layer(transport_layer)
             .with_cancel_token(cancel.clone())
             .build();
-        spawn_endpoint(&endpoint);
+        let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        spawn_endpoint(
+            &endpoint,
+            call::RequestRouter {
+                dialog_layer: dialog_layer.clone(),
+                incoming: incoming_tx,
+                contact: contact.clone(),
+                registrar: remote,
+            },
+        );
 
         let credential = Credential {
             username: config.aor.user.clone(),
@@ -99,6 +123,15 @@ impl AccountFlow {
             realm: None,
             auth_username: config.auth_username.clone(),
         };
+        let shared_credential = Arc::new(Mutex::new(credential.clone()));
+        let agent = CallAgent::new(call::AgentInner {
+            dialog_layer,
+            aor: config.aor.clone(),
+            credential: shared_credential.clone(),
+            destination: dial::sip_addr(transport, remote),
+            contact: contact.clone(),
+            local_ip,
+        });
         let mut registration = rsipstack::dialog::registration::Registration::new(
             endpoint.inner.clone(),
             Some(credential),
@@ -126,11 +159,30 @@ impl AccountFlow {
             user: config.aor.user.clone(),
             tls,
             flow: None,
+            credential: shared_credential,
+            contact,
+            agent,
+            incoming: Some(incoming),
         })
+    }
+
+    /// The handle that places calls for this account (clone it freely).
+    pub fn call_agent(&self) -> CallAgent {
+        self.agent.clone()
+    }
+
+    /// Incoming calls, once: each arrives ringing-to-be (call [`Call::ring`]).
+    pub fn take_incoming_calls(&mut self) -> Option<mpsc::UnboundedReceiver<Call>> {
+        self.incoming.take()
     }
 
     /// Replaces the password used to answer challenges (the user typed a new one).
     pub fn set_password(&mut self, password: Option<Password>) {
+        call::lock(&self.credential).password = password
+            .as_ref()
+            .map(Password::expose)
+            .unwrap_or_default()
+            .to_owned();
         if let Some(credential) = self.registration.credential.as_mut() {
             credential.password = password
                 .as_ref()
@@ -214,6 +266,7 @@ impl AccountFlow {
         );
         let contact = rsipstack::sip::typed::Contact::parse(&contact_text)
             .map_err(|e| SipError::Internal(format!("bad Contact {contact_text}: {e}")))?;
+        *call::lock(&self.contact) = Some(contact.uri.clone());
         self.registration.contact = Some(contact);
         self.endpoint
             .inner
@@ -230,10 +283,10 @@ impl Drop for AccountFlow {
     }
 }
 
-/// Runs the endpoint's transaction and timer loop, and answers requests sent to us:
-/// OPTIONS (keep-alive probes from registrars) with 200, anything else with 501 until
-/// calls and subscriptions exist.
-fn spawn_endpoint(endpoint: &Endpoint) {
+/// Runs the endpoint's transaction and timer loop, and routes requests sent to us: new
+/// INVITEs become incoming calls, in-dialog requests go to their dialog, OPTIONS (keep-alive
+/// probes from registrars) gets 200, anything else 501.
+fn spawn_endpoint(endpoint: &Endpoint, router: call::RequestRouter) {
     let inner = endpoint.inner.clone();
     tokio::spawn(async move {
         if let Err(e) = inner.serve().await {
@@ -242,15 +295,8 @@ fn spawn_endpoint(endpoint: &Endpoint) {
     });
     if let Ok(mut incoming) = endpoint.incoming_transactions() {
         tokio::spawn(async move {
-            while let Some(mut tx) = incoming.recv().await {
-                let status = if tx.original.method == rsipstack::sip::Method::Options {
-                    rsipstack::sip::StatusCode::OK
-                } else {
-                    rsipstack::sip::StatusCode::NotImplemented
-                };
-                if let Err(e) = tx.reply(status).await {
-                    tracing::debug!(error = %e, "could not answer an incoming request");
-                }
+            while let Some(tx) = incoming.recv().await {
+                router.route(tx).await;
             }
         });
     }

@@ -41,16 +41,27 @@ impl Lab {
     /// Starts the named services (e.g. `["kamailio", "keyring"]`) and waits until they answer.
     pub fn start(services: &[&str]) -> Result<Self, LabError> {
         let mut child = Command::new(lab_entry_point())
-            .args(["up", "--json", "--stdin-lifeline", "--services", &services.join(",")])
+            .args([
+                "up",
+                "--json",
+                "--stdin-lifeline",
+                "--services",
+                &services.join(","),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(LabError::Spawn)?;
         let lifeline = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| LabError::BadOutput("no stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| LabError::BadOutput("no stdout".into()))?;
         let mut line = String::new();
-        let read = BufReader::new(stdout).read_line(&mut line).map_err(LabError::Spawn)?;
+        let read = BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(LabError::Spawn)?;
         if read == 0 {
             let mut message = String::new();
             if let Some(stderr) = child.stderr.take() {
@@ -61,7 +72,11 @@ impl Lab {
         }
         let endpoints: Value =
             serde_json::from_str(&line).map_err(|_| LabError::BadOutput(line.clone()))?;
-        Ok(Self { child, lifeline, endpoints })
+        Ok(Self {
+            child,
+            lifeline,
+            endpoints,
+        })
     }
 
     /// All endpoints: `{"root": dir, "services": {name: {...}}}`.
@@ -90,7 +105,10 @@ impl Drop for Lab {
 
 /// The repository's root, found from this crate's manifest dir.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..").components().collect()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../..")
+        .components()
+        .collect()
 }
 
 fn lab_entry_point() -> PathBuf {

@@ -1,0 +1,392 @@
+//! One call's task: drives the signalling ([`sidetone_sip::Call`]) and, once offer/answer
+//! agreed, the media: a UDP socket for RTP (symmetric, RFC 4961), a 20 ms clock, the
+//! [`MediaSession`] and the WAV source and sink of a headless call.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use sidetone_audio::{WavSink, WavSource};
+use sidetone_media::offer_answer::{self, LocalMedia};
+use sidetone_media::session::{FRAME, FRAME_SAMPLES};
+use sidetone_media::{CodecKind, Direction, MediaSession, Negotiated};
+use sidetone_sip::{AccountId, Call, CallAgent, CallDirection, CallId, CallState, EndReason};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::EngineEvent;
+
+/// How a call's audio is produced and consumed when there is no sound card.
+#[derive(Debug, Clone, Default)]
+pub struct CallMedia {
+    /// A WAV file to send as our voice; silence when `None` and after it ends.
+    pub play: Option<PathBuf>,
+    /// Where to record what we hear (48 kHz mono 16-bit WAV).
+    pub record: Option<PathBuf>,
+    /// Codecs to offer or accept, best first; empty means all we support.
+    pub codecs: Vec<CodecKind>,
+}
+
+impl CallMedia {
+    fn codecs(&self) -> Vec<CodecKind> {
+        if self.codecs.is_empty() {
+            CodecKind::ALL.to_vec()
+        } else {
+            self.codecs.clone()
+        }
+    }
+}
+
+/// What the engine asks of a call.
+#[derive(Debug)]
+pub(crate) enum CallCommand {
+    /// Answer an incoming call with this media.
+    Answer(CallMedia),
+    /// Refuse an incoming call (603).
+    Decline,
+    /// Hang up (BYE, CANCEL, or 486 before answering).
+    Hangup,
+}
+
+/// Calls in progress, by id: how the handle reaches a call's task.
+pub(crate) type CallRegistry = Arc<Mutex<HashMap<CallId, mpsc::UnboundedSender<CallCommand>>>>;
+
+pub(crate) fn lock_registry(
+    registry: &CallRegistry,
+) -> std::sync::MutexGuard<'_, HashMap<CallId, mpsc::UnboundedSender<CallCommand>>> {
+    registry
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The parts every call task shares.
+pub(crate) struct CallContext {
+    pub account_id: AccountId,
+    pub call_id: CallId,
+    pub events: broadcast::Sender<EngineEvent>,
+    pub registry: CallRegistry,
+}
+
+impl CallContext {
+    fn emit_state(&self, direction: CallDirection, remote: &str, state: CallState) {
+        let _ = self.events.send(EngineEvent::Call {
+            account_id: self.account_id.clone(),
+            call_id: self.call_id.clone(),
+            direction,
+            remote: remote.to_owned(),
+            state,
+        });
+    }
+}
+
+impl Drop for CallContext {
+    fn drop(&mut self) {
+        lock_registry(&self.registry).remove(&self.call_id);
+    }
+}
+
+/// Places a call and runs it to its end.
+pub(crate) async fn run_outgoing(
+    agent: CallAgent,
+    context: CallContext,
+    target: String,
+    media: CallMedia,
+    commands: mpsc::UnboundedReceiver<CallCommand>,
+) {
+    let fail = |reason: EndReason| {
+        context.emit_state(
+            CallDirection::Outgoing,
+            &target,
+            CallState::Ended { reason },
+        );
+    };
+    let socket = match bind_rtp(&agent).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot bind an RTP socket");
+            fail(EndReason::Unreachable);
+            return;
+        }
+    };
+    let local = LocalMedia {
+        address: agent.local_ip(),
+        port: socket.local_addr().map(|a| a.port()).unwrap_or_default(),
+        codecs: media.codecs(),
+        direction: Direction::SendRecv,
+    };
+    // Open the WAV files before dialing: reading and resampling a file takes a moment, and
+    // the far end's RTP must not pile up unread meanwhile.
+    let io = match MediaIo::open(&media) {
+        Ok(io) => io,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the call's audio");
+            fail(EndReason::LocalMediaFailed);
+            return;
+        }
+    };
+    let offer = offer_answer::create_offer(&local, random());
+    let call = match agent.dial(&context.call_id, &target, offer) {
+        Ok(call) => call,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot place the call");
+            fail(EndReason::Unreachable);
+            return;
+        }
+    };
+    drive(call, context, socket, local, Some(io), commands).await;
+}
+
+/// Runs an incoming call: rings, then waits for the user's answer, decline or hangup.
+pub(crate) async fn run_incoming(
+    agent: CallAgent,
+    context: CallContext,
+    mut call: Call,
+    commands: mpsc::UnboundedReceiver<CallCommand>,
+) {
+    let socket = match bind_rtp(&agent).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot bind an RTP socket");
+            let _ = call.decline(true);
+            return;
+        }
+    };
+    let local = LocalMedia {
+        address: agent.local_ip(),
+        port: socket.local_addr().map(|a| a.port()).unwrap_or_default(),
+        codecs: CodecKind::ALL.to_vec(),
+        direction: Direction::SendRecv,
+    };
+    if let Err(e) = call.ring() {
+        tracing::debug!(error = %e, "could not send 180");
+    }
+    drive(call, context, socket, local, None, commands).await;
+}
+
+async fn bind_rtp(agent: &CallAgent) -> std::io::Result<UdpSocket> {
+    UdpSocket::bind(SocketAddr::new(agent.local_ip(), 0)).await
+}
+
+fn random() -> u64 {
+    RandomState::new().hash_one(Instant::now())
+}
+
+/// A call's WAV source and recording, opened before the media starts.
+struct MediaIo {
+    source: Option<WavSource>,
+    sink: Option<WavSink>,
+}
+
+impl MediaIo {
+    fn open(media: &CallMedia) -> Result<Self, String> {
+        Ok(Self {
+            source: media
+                .play
+                .as_deref()
+                .map(WavSource::open)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            sink: media
+                .record
+                .as_deref()
+                .map(WavSink::create)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// A call's media while it flows.
+struct MediaRunner {
+    session: MediaSession,
+    remote: SocketAddr,
+    latched: bool,
+    sends: bool,
+    source: Option<WavSource>,
+    sink: Option<WavSink>,
+    silence: Vec<i16>,
+}
+
+impl MediaRunner {
+    fn start(negotiated: Negotiated, io: MediaIo) -> Result<Self, String> {
+        let MediaIo { source, sink } = io;
+        Ok(Self {
+            remote: negotiated.remote,
+            sends: negotiated.direction.sends(),
+            session: MediaSession::new(negotiated, random()).map_err(|e| e.to_string())?,
+            latched: false,
+            source,
+            sink,
+            silence: vec![0; FRAME_SAMPLES],
+        })
+    }
+
+    async fn tick(&mut self, socket: &UdpSocket) {
+        if self.sends {
+            let frame = self.source.as_mut().and_then(WavSource::next_frame);
+            let frame = frame.as_deref().unwrap_or(&self.silence);
+            match self.session.send_frame(frame) {
+                Ok(datagram) => {
+                    if let Err(e) = socket.send_to(&datagram, self.remote).await {
+                        tracing::debug!(error = %e, "RTP send failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot encode a frame"),
+            }
+        }
+        let heard = self.session.playout(Instant::now());
+        if let Some(sink) = self.sink.as_mut()
+            && let Err(e) = sink.write(&heard)
+        {
+            tracing::warn!(error = %e, "recording stopped");
+            self.sink = None;
+        }
+    }
+
+    fn receive(&mut self, datagram: &[u8], from: SocketAddr) {
+        // Symmetric RTP: once the far end's stream arrives, answer where it comes from
+        // (a NAT in between may have rewritten the address its SDP announced).
+        if self.session.receive(datagram, Instant::now()) && !self.latched {
+            self.latched = true;
+            self.remote = from;
+        }
+    }
+
+    fn finish(self, context: &CallContext) {
+        let _ = context.events.send(EngineEvent::CallStats {
+            call_id: context.call_id.clone(),
+            stats: self.session.stats(),
+        });
+        if let Some(sink) = self.sink
+            && let Err(e) = sink.finalize()
+        {
+            tracing::warn!(error = %e, "cannot finish the recording");
+        }
+    }
+}
+
+async fn drive(
+    mut call: Call,
+    context: CallContext,
+    socket: UdpSocket,
+    local: LocalMedia,
+    mut outgoing_io: Option<MediaIo>,
+    mut commands: mpsc::UnboundedReceiver<CallCommand>,
+) {
+    let direction = call.direction();
+    let remote = call.remote_party().to_owned();
+    let mut runner: Option<MediaRunner> = None;
+    let mut clock = tokio::time::interval(FRAME);
+    let mut buf = vec![0u8; 2048];
+    let mut commands_open = true;
+    loop {
+        let media_on = runner.is_some();
+        tokio::select! {
+            event = call.next_event() => {
+                let Some(event) = event else { break };
+                let ended = matches!(event.state, CallState::Ended { .. });
+                if direction == CallDirection::Outgoing
+                    && event.state == CallState::Established
+                    && runner.is_none()
+                {
+                    let io = outgoing_io.take().unwrap_or(MediaIo { source: None, sink: None });
+                    let agreed = event
+                        .remote_sdp
+                        .as_deref()
+                        .ok_or_else(|| "the 2xx has no SDP answer".to_owned())
+                        .and_then(|sdp| {
+                            offer_answer::accept_answer(&local, sdp).map_err(|e| e.to_string())
+                        });
+                    match agreed.and_then(|n| MediaRunner::start(n, io)) {
+                        Ok(started) => {
+                            context.emit_state(direction, &remote, event.state.clone());
+                            media_started(&context, &socket, &started);
+                            runner = Some(started);
+                            clock.reset();
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no usable media: hanging up");
+                            let _ = call.fail_media().await;
+                        }
+                    }
+                }
+                context.emit_state(direction, &remote, event.state);
+                if ended {
+                    break;
+                }
+            }
+            command = commands.recv(), if commands_open => match command {
+                Some(CallCommand::Answer(media)) if direction == CallDirection::Incoming && runner.is_none() => {
+                    let offer = call.remote_offer().unwrap_or_default().to_owned();
+                    let local = LocalMedia { codecs: media.codecs(), ..local.clone() };
+                    let answered = offer_answer::create_answer(&local, &offer, random());
+                    match answered {
+                        Ok((answer, agreed)) => match MediaIo::open(&media).and_then(|io| MediaRunner::start(agreed, io)) {
+                            Ok(started) => {
+                                if let Err(e) = call.answer(answer) {
+                                    tracing::warn!(error = %e, "cannot answer");
+                                }
+                                media_started(&context, &socket, &started);
+                                runner = Some(started);
+                                clock.reset();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot start media");
+                                let _ = call.decline(true);
+                            }
+                        },
+                        Err(e) => {
+                            tracing::info!(error = %e, "cannot answer the offer");
+                            let _ = call.reject_media();
+                        }
+                    }
+                }
+                Some(CallCommand::Answer(_)) => {}
+                Some(CallCommand::Decline) => {
+                    let _ = call.decline(false);
+                }
+                Some(CallCommand::Hangup) => {
+                    if let Err(e) = call.hangup().await {
+                        tracing::debug!(error = %e, "hangup failed");
+                    }
+                }
+                None => {
+                    // The engine is going away: end the call properly.
+                    commands_open = false;
+                    let _ = call.hangup().await;
+                }
+            },
+            _ = clock.tick(), if media_on => {
+                if let Some(runner) = runner.as_mut() {
+                    runner.tick(&socket).await;
+                }
+            }
+            received = socket.recv_from(&mut buf), if media_on => {
+                if let (Ok((len, from)), Some(runner)) = (received, runner.as_mut()) {
+                    runner.receive(&buf[..len], from);
+                }
+            }
+        }
+    }
+    if let Some(runner) = runner {
+        runner.finish(&context);
+    }
+}
+
+fn media_started(context: &CallContext, socket: &UdpSocket, runner: &MediaRunner) {
+    let Ok(local_rtp) = socket.local_addr() else {
+        return;
+    };
+    let negotiated = runner.session.negotiated();
+    let _ = context.events.send(EngineEvent::CallMedia {
+        call_id: context.call_id.clone(),
+        codec: negotiated.codec,
+        local_rtp,
+        remote_rtp: negotiated.remote,
+    });
+}

@@ -1,0 +1,108 @@
+//! The accounts this profile has: what is kept of them (no secrets) and how they come back at
+//! start. Passwords live only in the OS keychain (`sidetone-vault`).
+
+use serde::{Deserialize, Serialize};
+use sidetone_sip::{AccountConfig, AccountId, OutboundProxy, Password, SipUri, Transport};
+use sidetone_store::Store;
+use sidetone_vault::{ExposeSecret, SecretKind, SecretString, Vault};
+
+use crate::error::CommandError;
+
+/// The keychain service name Sidetone's secrets are filed under.
+pub const VAULT_SERVICE: &str = "org.sidetone.desktop";
+
+/// The store key of the account list.
+const ACCOUNTS_KEY: &str = "accounts.v1";
+
+/// What is persisted about an account: enough to register it again with the password from
+/// the keychain. Never a secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedAccount {
+    /// The engine's account id.
+    pub id: String,
+    /// The address of record, `sip:user@domain`.
+    pub aor: String,
+    /// The login ID the user typed.
+    pub login_id: String,
+    /// The server host the user typed (shown in the UI).
+    pub server_host: String,
+    /// Which transport worked.
+    pub transport: Transport,
+    /// Where requests go (`host:port`).
+    pub proxy: Option<String>,
+    /// "Provider" name shown in the UI.
+    pub provider_name: String,
+    /// How the user signs in: "password" (manual and password accounts) or "sso".
+    pub method: String,
+}
+
+impl SavedAccount {
+    /// What to keep of an account that just registered.
+    pub fn from_config(config: &AccountConfig, login_id: &str, server_host: &str) -> Self {
+        Self {
+            id: config.id.to_string(),
+            aor: config.aor.to_string(),
+            login_id: login_id.to_owned(),
+            server_host: server_host.to_owned(),
+            transport: config.transport,
+            proxy: config.outbound_proxy.as_ref().map(|p| match p.port {
+                Some(port) => format!("{}:{port}", p.host),
+                None => p.host.clone(),
+            }),
+            provider_name: server_host.to_owned(),
+            method: "password".into(),
+        }
+    }
+
+    /// The engine's account config, with the password from the keychain.
+    pub fn to_config(&self, password: Option<Password>) -> Result<AccountConfig, CommandError> {
+        let aor = SipUri::parse(&self.aor).map_err(|e| CommandError::internal(e.to_string()))?;
+        let mut config = AccountConfig::new(aor, password);
+        config.id = AccountId(self.id.clone());
+        config.transport = self.transport;
+        config.outbound_proxy = match &self.proxy {
+            Some(proxy) => Some(
+                OutboundProxy::parse(proxy).map_err(|e| CommandError::internal(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(config)
+    }
+}
+
+/// The saved accounts, in the order they were added.
+pub fn load_all(store: &Store) -> Result<Vec<SavedAccount>, CommandError> {
+    Ok(store.settings().get_json(ACCOUNTS_KEY)?.unwrap_or_default())
+}
+
+/// Saves the account list.
+pub fn save_all(store: &Store, accounts: &[SavedAccount]) -> Result<(), CommandError> {
+    Ok(store.settings().set_json(ACCOUNTS_KEY, accounts)?)
+}
+
+/// The keychain.
+pub fn vault() -> Vault {
+    Vault::new(VAULT_SERVICE)
+}
+
+/// Maps a keychain failure to the UI's error (locked and unavailable are the user's to fix).
+pub fn vault_error(error: sidetone_vault::VaultError) -> CommandError {
+    CommandError::new(error.code(), error.to_string())
+}
+
+/// Puts an account's SIP password in the keychain. Blocks.
+pub fn store_password(account_id: &str, password: &Password) -> Result<(), CommandError> {
+    let secret = SecretString::from(password.expose().to_owned());
+    vault()
+        .store(account_id, SecretKind::SipPassword, &secret)
+        .map_err(vault_error)
+}
+
+/// An account's SIP password from the keychain, if one is stored. Blocks.
+pub fn load_password(account_id: &str) -> Result<Option<Password>, CommandError> {
+    let secret = vault()
+        .load(account_id, SecretKind::SipPassword)
+        .map_err(vault_error)?;
+    Ok(secret.map(|s| Password::new(s.expose_secret().to_owned())))
+}

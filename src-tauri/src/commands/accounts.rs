@@ -1,0 +1,131 @@
+//! Account commands: the manual (administrator) login, the account list, sign-out.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use sidetone_sip::{Password, manual_account_candidates};
+use tauri::State;
+
+use crate::accounts::{self, SavedAccount};
+use crate::error::CommandError;
+use crate::events::ui_error;
+use crate::state::AppState;
+
+/// How long one transport may take to answer during a manual login.
+const PER_TRANSPORT: Duration = Duration::from_secs(8);
+
+/// The result of a sign-in: the account, and whether terms must be accepted first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInResult {
+    account_id: String,
+    terms_required: bool,
+}
+
+/// An account as the UI lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    id: String,
+    display_name: String,
+    login_id: String,
+    provider_name: String,
+    server_host: String,
+    method: String,
+    registration: &'static str,
+    terms_pending: bool,
+}
+
+/// Signs in with a server name, login ID and password typed by hand: tries TLS, TCP, then
+/// UDP, keeps the first that registers, and files the password in the keychain.
+#[tauri::command]
+pub async fn onboarding_manual(
+    state: State<'_, AppState>,
+    server: String,
+    login_id: String,
+    password: String,
+) -> Result<SignInResult, CommandError> {
+    let password = Password::new(password);
+    let candidates = manual_account_candidates(&server, &login_id, password.clone())
+        .map_err(|e| CommandError::new("invalid_input", e.to_string()))?;
+    let engine = state.engine.clone();
+    let registered = tauri::async_runtime::spawn_blocking(move || {
+        engine.register_first_working(candidates, PER_TRANSPORT)
+    })
+    .await
+    .map_err(|e| CommandError::internal(e.to_string()))?
+    .map_err(|e| match e {
+        sidetone_engine::EngineError::Sip(sip) => ui_error(&sip),
+        other => CommandError::internal(other.to_string()),
+    })?;
+    let saved = SavedAccount::from_config(&registered, login_id.trim(), server.trim());
+    // The keychain may block on an unlock prompt: keep it off the async runtime.
+    let id = saved.id.clone();
+    let stored =
+        tauri::async_runtime::spawn_blocking(move || accounts::store_password(&id, &password))
+            .await
+            .map_err(|e| CommandError::internal(e.to_string()))?;
+    if let Err(error) = stored {
+        // No keychain, no account: never keep the password anywhere else.
+        let _ = state.engine.unregister(&registered.id);
+        return Err(error);
+    }
+    let store = state.store()?;
+    let mut all = accounts::load_all(&store)?;
+    all.retain(|a| a.id != saved.id);
+    all.push(saved.clone());
+    accounts::save_all(&store, &all)?;
+    if let Ok(mut states) = state.registration.lock() {
+        states.insert(saved.id.clone(), "registered");
+    }
+    Ok(SignInResult {
+        account_id: saved.id,
+        terms_required: false,
+    })
+}
+
+/// The accounts of this profile with their registration state.
+#[tauri::command]
+pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, CommandError> {
+    let saved = accounts::load_all(&*state.store()?)?;
+    let states: HashMap<String, &'static str> = state
+        .registration
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    Ok(saved
+        .into_iter()
+        .map(|a| AccountView {
+            registration: states.get(&a.id).copied().unwrap_or("unregistered"),
+            display_name: a.login_id.clone(),
+            id: a.id,
+            login_id: a.login_id,
+            provider_name: a.provider_name,
+            server_host: a.server_host,
+            method: a.method,
+            terms_pending: false,
+        })
+        .collect())
+}
+
+/// Signs an account out: unregisters it, forgets it and removes its secrets.
+#[tauri::command]
+pub async fn account_sign_out(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<(), CommandError> {
+    let _ = state
+        .engine
+        .unregister(&sidetone_sip::AccountId(account_id.clone()));
+    {
+        let store = state.store()?;
+        let mut all = accounts::load_all(&store)?;
+        all.retain(|a| a.id != account_id);
+        accounts::save_all(&store, &all)?;
+    }
+    tauri::async_runtime::spawn_blocking(move || accounts::vault().delete_account(&account_id))
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))?
+        .map_err(accounts::vault_error)
+}

@@ -1,0 +1,103 @@
+"""The real app, driven like a person: the hidden manual login registers against the lab's
+Kamailio, the password goes to the lab's keychain (not to disk), and a restart registers again
+from the keychain alone."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+
+from desktop import app_binary, desktop_session, open_app  # noqa: E402
+from sidetone_lab import Lab  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parents[2] / "ui" / "test-results" / "screens"
+
+
+def wait_for(driver, script: str, timeout: float = 30.0):
+    """Polls a JS expression until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = driver.execute_script(f"return ({script});")
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {script!r}; body: "
+                         + driver.execute_script("return document.body.innerText")[:400])
+
+
+def invoke(driver, command: str, args: dict | None = None):
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1] || {})"
+        ".then(v => done({ok: v}), e => done({err: e}));", command, args or {})
+
+
+def manual_login(driver, server: str, login: str, password: str) -> None:
+    logo = wait_for(driver, "document.querySelector('[data-testid=logo]')")
+    for _ in range(3):
+        logo.click()
+    wait_for(driver, "document.querySelector(\"input[id$='-server']\")")
+    driver.find_element("css selector", "input[id$='-server']").send_keys(server)
+    driver.find_element("css selector", "input[id$='-login']").send_keys(login)
+    driver.find_element("css selector", "input[id$='-password']").send_keys(password)
+    driver.find_element("css selector", "form button[type=submit]").click()
+
+
+@pytest.mark.timeout(240)
+def test_manual_login_registers_and_survives_a_restart_from_the_keychain():
+    assert app_binary().exists(), f"build the app first: {app_binary()}"
+    with Lab() as lab:
+        kam = lab.start("kamailio")
+        keyring = lab.start("keyring")
+        user, password = "1001", kam["users"]["1001"]
+        server = kam["udp"] + ";transport=udp"
+        with desktop_session(extra_env=keyring["env"]) as (url, _env, home):
+            driver = open_app(url)
+            try:
+                # A wrong password first: a clear error, and the account is not added.
+                manual_login(driver, server, user, password + "x")
+                wait_for(driver, "document.body.innerText.includes('password')")
+                assert invoke(driver, "accounts_list") == {"ok": []}
+
+                driver.find_element("css selector", "input[id$='-password']").clear()
+                driver.find_element("css selector", "input[id$='-password']").send_keys(password)
+                driver.find_element("css selector", "form button[type=submit]").click()
+                accounts = wait_for(
+                    driver,
+                    "window.__st_accounts = null, window.__TAURI_INTERNALS__.invoke('accounts_list')"
+                    ".then(a => window.__st_accounts = a), true")
+                assert accounts
+                listed = wait_for(driver, "window.__st_accounts && window.__st_accounts.length"
+                                          " && window.__st_accounts[0].registration === 'registered'"
+                                          " && window.__st_accounts")
+                assert listed[0]["loginId"] == user
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                driver.save_screenshot(str(SHOTS / "desktop-registered.png"))
+            finally:
+                driver.quit()
+
+            # The password is in the keychain, and in no file the app wrote.
+            stored = lab.services["keyring"].lookup(
+                service="org.sidetone.desktop", username=f"{listed[0]['id']}/sip-password")
+            assert stored == password
+            leaked = [p for p in home.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
+            assert leaked == [], f"password found in {leaked}"
+
+            # A second start registers from the keychain alone.
+            driver = open_app(url)
+            try:
+                wait_for(driver, "window.__TAURI_INTERNALS__ !== undefined")
+                for _ in range(100):
+                    result = invoke(driver, "accounts_list")
+                    if result.get("ok") and result["ok"][0]["registration"] == "registered":
+                        break
+                    time.sleep(0.2)
+                assert result["ok"][0]["registration"] == "registered", result
+            finally:
+                driver.quit()
