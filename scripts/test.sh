@@ -16,8 +16,8 @@ ensure_npm ui
 # WebDriver for the real app (2.x: a plain install would pick the 3.0 alpha).
 command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
 
-step "front end: type check and build"
-(cd ui && npm run --silent check && npm run --silent build)
+step "front end: type check, unit tests and build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 
 step "rust: format and lints"
 cargo fmt --all -- --check
