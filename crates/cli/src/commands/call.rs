@@ -1,7 +1,6 @@
 //! `sidetone-cli call` and `sidetone-cli answer`: one headless call with audio from and to
 //! WAV files.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -10,40 +9,13 @@ use clap::Args;
 use sidetone_engine::{CallMedia, Engine, EngineConfig, EngineEvent, EngineHandle};
 use sidetone_media::CodecKind;
 use sidetone_sip::{
-    AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, OutboundProxy, Password,
-    RegistrationState, SipError, SipUri, Transport,
+    AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, RegistrationState,
+    SipError,
 };
 use tokio::sync::broadcast;
 
+pub use crate::commands::account_args::AccountArgs;
 use crate::output;
-
-/// The account to use: the same flags as `register`.
-#[derive(Debug, Args)]
-pub struct AccountArgs {
-    /// The account's address-of-record, e.g. sip:1001@pbx.example.com.
-    #[arg(long, value_name = "SIP_URI")]
-    uri: String,
-
-    /// Read the password from the first line of stdin.
-    #[arg(long)]
-    password_stdin: bool,
-
-    /// The digest user name, when it differs from the URI's user.
-    #[arg(long, value_name = "NAME")]
-    auth_user: Option<String>,
-
-    /// How to reach the registrar: udp, tcp, tls, ws or wss [default: udp, tls for sips:].
-    #[arg(long, value_name = "TRANSPORT")]
-    transport: Option<Transport>,
-
-    /// Send to this proxy instead of the URI's host (HOST:PORT or a ws/wss URL).
-    #[arg(long, value_name = "HOST:PORT|URL")]
-    proxy: Option<String>,
-
-    /// Also trust this CA certificate (PEM) for TLS/WSS, besides the system's roots.
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
-}
 
 /// The call's audio and timing.
 #[derive(Debug, Args)]
@@ -123,7 +95,7 @@ enum Failure {
 /// Runs `call`.
 pub fn run_call(args: CallArgs) -> ExitCode {
     let json = args.media.json;
-    let config = build_account(&args.account);
+    let config = args.account.to_config();
     run(config, json, |engine, events, id| {
         Box::pin(place(engine, events, id, args))
     })
@@ -132,7 +104,7 @@ pub fn run_call(args: CallArgs) -> ExitCode {
 /// Runs `answer`.
 pub fn run_answer(args: AnswerArgs) -> ExitCode {
     let json = args.media.json;
-    let config = build_account(&args.account);
+    let config = args.account.to_config();
     run(config, json, |engine, events, id| {
         Box::pin(take(engine, events, id, args))
     })
@@ -193,34 +165,6 @@ where
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => fail(&failure, json),
     }
-}
-
-fn build_account(args: &AccountArgs) -> Result<AccountConfig, SipError> {
-    let aor = SipUri::parse(&args.uri)?;
-    let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            SipError::InvalidAccount(format!("cannot read the password from stdin: {e}"))
-        })?;
-        Some(Password::new(line.trim_end_matches(['\r', '\n'])))
-    } else {
-        None
-    };
-    let transport = args.transport.unwrap_or(if aor.secure {
-        Transport::Tls
-    } else {
-        Transport::Udp
-    });
-    let mut account = AccountConfig::new(aor, password);
-    account.transport = transport;
-    account.auth_username = args.auth_user.clone();
-    account.outbound_proxy = args
-        .proxy
-        .as_deref()
-        .map(OutboundProxy::parse)
-        .transpose()?;
-    account.ca_file = args.ca_file.clone();
-    Ok(account)
 }
 
 async fn register(

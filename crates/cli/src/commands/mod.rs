@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod account_args;
 pub mod call;
 pub mod history;
 pub mod provision;

@@ -1,18 +1,14 @@
 //! `sidetone-cli register`: register an account, print what happens, hold, unregister.
 
-use std::io::BufRead;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 use sidetone_engine::{Engine, EngineConfig, EngineEvent, EngineHandle};
-use sidetone_sip::{
-    AccountConfig, AccountId, OutboundProxy, Password, RegistrationState, SipError, SipUri,
-    Transport,
-};
+use sidetone_sip::{AccountConfig, AccountId, RegistrationState, SipError};
 use tokio::sync::broadcast;
 
+use crate::commands::account_args::AccountArgs;
 use crate::output;
 
 /// Register a SIP account, print registration events, keep it for --hold seconds
@@ -26,34 +22,8 @@ use crate::output;
     after_help = "Example:\n  echo \"$PW\" | sidetone-cli register --uri sip:1001@pbx.example.com \\\n      --password-stdin --transport tls --hold 60 --json"
 )]
 pub struct RegisterArgs {
-    /// The account's address-of-record, e.g. sip:1001@pbx.example.com.
-    // `--account FILE` (a provisioning document, crates/onboarding) will be the other way
-    // to name an account; it will conflict with --uri.
-    #[arg(long, value_name = "SIP_URI")]
-    uri: String,
-
-    /// Read the password from the first line of stdin (never from an argument: those are
-    /// visible to every user of the machine).
-    #[arg(long)]
-    password_stdin: bool,
-
-    /// The digest user name, when it differs from the URI's user.
-    #[arg(long, value_name = "NAME")]
-    auth_user: Option<String>,
-
-    /// How to reach the registrar: udp, tcp, tls, ws or wss [default: udp, tls for sips:].
-    #[arg(long, value_name = "TRANSPORT")]
-    transport: Option<Transport>,
-
-    /// Send to this proxy instead of the URI's host: HOST:PORT, or a URL such as
-    /// wss://host:8443/ws (the path is the WebSocket resource).
-    #[arg(long, value_name = "HOST:PORT|URL")]
-    proxy: Option<String>,
-
-    /// Also trust this CA certificate (PEM) for TLS/WSS, besides the system's roots.
-    /// Certificate checks cannot be turned off.
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    account: AccountArgs,
 
     /// The registration lifetime to ask for, in seconds.
     #[arg(long, value_name = "S", default_value_t = 600)]
@@ -81,36 +51,9 @@ pub fn run(args: RegisterArgs) -> ExitCode {
 }
 
 fn build_account(args: &RegisterArgs) -> Result<AccountConfig, SipError> {
-    let aor = SipUri::parse(&args.uri)?;
-    let password = if args.password_stdin {
-        Some(read_password()?)
-    } else {
-        None
-    };
-    let transport = args.transport.unwrap_or(if aor.secure {
-        Transport::Tls
-    } else {
-        Transport::Udp
-    });
-    let mut account = AccountConfig::new(aor, password);
-    account.transport = transport;
-    account.auth_username = args.auth_user.clone();
-    account.outbound_proxy = args
-        .proxy
-        .as_deref()
-        .map(OutboundProxy::parse)
-        .transpose()?;
-    account.ca_file = args.ca_file.clone();
+    let mut account = args.account.to_config()?;
     account.expires = args.expires;
     Ok(account)
-}
-
-fn read_password() -> Result<Password, SipError> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        SipError::InvalidAccount(format!("cannot read the password from stdin: {e}"))
-    })?;
-    Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
 }
 
 fn register(account: AccountConfig, args: &RegisterArgs) -> ExitCode {
