@@ -18,15 +18,21 @@ def test_window_shows_the_front_end_and_answers_ipc():
     with desktop_session() as (url, _env, _home):
         driver = open_app(url)
         try:
-            # The front end rendered: the app's own heading is there (not a blank webview).
+            # The front end rendered, and a fresh profile opens on the welcome screen (the
+            # built UI's own markup, not a blank or error page of the webview).
             deadline = time.monotonic() + 30
-            text = ""
+            state = {}
             while time.monotonic() < deadline:
-                text = driver.execute_script("return document.body ? document.body.innerText : ''")
-                if "Sidetone" in text:
+                state = driver.execute_script(
+                    "return {title: document.title,"
+                    " welcome: !!document.querySelector('[data-testid=welcome]'),"
+                    " text: document.body ? document.body.innerText : ''};")
+                if state["welcome"]:
                     break
                 time.sleep(0.2)
-            assert "Sidetone" in text, f"window text was: {text[:300]!r}"
+            assert state.get("welcome"), f"no welcome screen; page was: {state}"
+            assert "Sidetone" in state["title"], state["title"]
+            assert "Set up your phone" in state["text"], state["text"][:300]
             # The IPC bridge reaches the Rust shell: app_info answers with this build's version.
             info = driver.execute_async_script(
                 "const done = arguments[arguments.length - 1];"
