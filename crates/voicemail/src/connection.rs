@@ -153,17 +153,8 @@ impl ImapConnection {
 
     /// Metadata (flags, internal date, the voicemail header fields) of the UIDs in `set`.
     pub async fn fetch_meta(&mut self, set: &str) -> Result<Vec<FetchedMeta>> {
-        self.commands += 1;
         let query = format!("(UID FLAGS INTERNALDATE {META_FIELDS})");
-        let stream = self
-            .session
-            .uid_fetch(set, &query)
-            .await
-            .map_err(VoicemailError::from_imap)?;
-        let fetches: Vec<Fetch> = stream
-            .try_collect()
-            .await
-            .map_err(VoicemailError::from_imap)?;
+        let fetches = self.uid_fetch_all(set, &query).await?;
         Ok(fetches
             .iter()
             .filter_map(|f| {
@@ -185,20 +176,11 @@ impl ImapConnection {
         set: &str,
         changed_since: Option<u64>,
     ) -> Result<Vec<FetchedFlags>> {
-        self.commands += 1;
         let query = match changed_since {
             Some(modseq) => format!("(UID FLAGS) (CHANGEDSINCE {modseq})"),
             None => "(UID FLAGS)".to_owned(),
         };
-        let stream = self
-            .session
-            .uid_fetch(set, &query)
-            .await
-            .map_err(VoicemailError::from_imap)?;
-        let fetches: Vec<Fetch> = stream
-            .try_collect()
-            .await
-            .map_err(VoicemailError::from_imap)?;
+        let fetches = self.uid_fetch_all(set, &query).await?;
         Ok(fetches
             .iter()
             .filter_map(|f| {
@@ -235,55 +217,25 @@ impl ImapConnection {
         self.store_flags(uid, "+FLAGS.SILENT (\\Deleted)").await?;
         self.commands += 1;
         if self.uidplus {
-            let stream = self
-                .session
-                .uid_expunge(uid.to_string())
-                .await
-                .map_err(VoicemailError::from_imap)?;
-            let _: Vec<_> = stream
-                .try_collect()
-                .await
-                .map_err(VoicemailError::from_imap)?;
+            let stream = self.session.uid_expunge(uid.to_string()).await;
+            drain(stream).await
         } else {
-            let stream = self
-                .session
-                .expunge()
-                .await
-                .map_err(VoicemailError::from_imap)?;
-            let _: Vec<_> = stream
-                .try_collect()
-                .await
-                .map_err(VoicemailError::from_imap)?;
+            let stream = self.session.expunge().await;
+            drain(stream).await
         }
-        Ok(())
     }
 
     async fn store_flags(&mut self, uid: u32, query: &str) -> Result<()> {
         self.commands += 1;
-        let stream = self
-            .session
-            .uid_store(uid.to_string(), query)
-            .await
-            .map_err(VoicemailError::from_imap)?;
-        let _: Vec<Fetch> = stream
-            .try_collect()
-            .await
-            .map_err(VoicemailError::from_imap)?;
-        Ok(())
+        let stream = self.session.uid_store(uid.to_string(), query).await;
+        drain(stream).await
     }
 
     /// The whole raw message (`BODY.PEEK[]`: does not set `\Seen`); `None` if no such UID.
     pub async fn fetch_message(&mut self, uid: u32) -> Result<Option<Vec<u8>>> {
-        self.commands += 1;
-        let stream = self
-            .session
-            .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-            .await
-            .map_err(VoicemailError::from_imap)?;
-        let fetches: Vec<Fetch> = stream
-            .try_collect()
-            .await
-            .map_err(VoicemailError::from_imap)?;
+        let fetches = self
+            .uid_fetch_all(&uid.to_string(), "(UID BODY.PEEK[])")
+            .await?;
         Ok(fetches
             .iter()
             .find(|f| f.uid == Some(uid))
@@ -291,9 +243,36 @@ impl ImapConnection {
             .map(<[u8]>::to_vec))
     }
 
+    /// One `UID FETCH` (counted as one command), its responses collected.
+    async fn uid_fetch_all(&mut self, set: &str, query: &str) -> Result<Vec<Fetch>> {
+        self.commands += 1;
+        let stream = self
+            .session
+            .uid_fetch(set, query)
+            .await
+            .map_err(VoicemailError::from_imap)?;
+        stream
+            .try_collect()
+            .await
+            .map_err(VoicemailError::from_imap)
+    }
+
     /// Says goodbye, waiting at most 2 s; errors are ignored (the work is done).
     pub async fn logout(mut self) {
         self.commands += 1;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.session.logout()).await;
     }
+}
+
+/// Reads a command's response stream to its end (the server's answers are not needed, only
+/// that the command completed), mapping failures of the command or the stream.
+async fn drain<S, T>(stream: std::result::Result<S, async_imap::error::Error>) -> Result<()>
+where
+    S: futures_util::Stream<Item = std::result::Result<T, async_imap::error::Error>>,
+{
+    let stream = stream.map_err(VoicemailError::from_imap)?;
+    stream
+        .try_for_each(|_| std::future::ready(Ok(())))
+        .await
+        .map_err(VoicemailError::from_imap)
 }
