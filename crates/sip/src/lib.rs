@@ -14,6 +14,7 @@ mod call;
 mod error;
 mod manual;
 mod registration;
+mod screening;
 mod stack;
 mod transport;
 
@@ -25,5 +26,6 @@ pub use registration::{
     RegisterOutcome, RegisterRequest, Registration, RegistrationEvent, RegistrationPolicy,
     RegistrationState,
 };
+pub use screening::{DatagramVerdict, screen_datagram};
 pub use stack::{AccountFlow, Call, CallAgent, install_crypto_provider};
 pub use transport::Transport;

@@ -19,6 +19,7 @@ use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
+use super::admission;
 use crate::call::{CallDirection, CallEvent, CallId, CallInput, CallMachine};
 use crate::{SipError, SipUri};
 
@@ -305,6 +306,10 @@ impl RequestRouter {
             .and_then(|to| to.tag().ok().flatten())
             .is_some();
         let method = tx.original.method;
+        if let Some(refusal) = admission::unsupported_extensions(&tx.original) {
+            refuse(&mut tx, refusal).await;
+            return;
+        }
         if method == Method::Invite && !in_dialog {
             self.new_call(tx).await;
             return;
@@ -321,7 +326,15 @@ impl RequestRouter {
             Method::Options => StatusCode::OK,
             Method::Ack => return,
             _ if in_dialog => StatusCode::CallTransactionDoesNotExist,
-            _ => StatusCode::NotImplemented,
+            // Nothing of ours to end or cancel (RFC 3261 §9.2, §15.1.2).
+            Method::Bye | Method::Cancel => StatusCode::CallTransactionDoesNotExist,
+            // A method the stack knows but we do not serve (REGISTER, MESSAGE, …): we are
+            // no registrar (RFC 3261 §8.2.1, RFC 4475 §3.3.7). Unknown ones never get here:
+            // the screening answers them 501.
+            _ => {
+                refuse(&mut tx, admission::method_not_allowed()).await;
+                return;
+            }
         };
         if let Err(e) = tx.reply(status).await {
             tracing::debug!(error = %e, "could not answer an incoming request");
@@ -334,6 +347,10 @@ impl RequestRouter {
         if !came_from(&tx, self.registrar) {
             tracing::info!("refused an INVITE that did not come from the registrar");
             let _ = tx.reply(StatusCode::Forbidden).await;
+            return;
+        }
+        if let Some(refusal) = admission::offer_problem(&tx.original) {
+            refuse(&mut tx, refusal).await;
             return;
         }
         let (state_tx, states): (DialogStateSender, DialogStateReceiver) =
@@ -415,6 +432,13 @@ pub(crate) fn is_registrar(host: &str, port: Option<u16>, registrar: SocketAddr)
         return false;
     };
     ip == registrar.ip() && port.unwrap_or(5060) == registrar.port()
+}
+
+/// Sends a refusal as the final response of `tx`.
+async fn refuse(tx: &mut Transaction, refusal: admission::Refusal) {
+    if let Err(e) = tx.reply_with(refusal.status, refusal.headers, None).await {
+        tracing::debug!(error = %e, "could not refuse an incoming request");
+    }
 }
 
 fn stack_error(e: rsipstack::Error) -> SipError {

@@ -1,8 +1,10 @@
 //! The IO side of signalling, over rsipstack. Everything rsipstack stays in this module.
 
+mod admission;
 pub(crate) mod call;
 mod classify;
 mod dial;
+mod screened_udp;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -13,7 +15,6 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::Endpoint;
 use rsipstack::transport::TransportLayer;
-use rsipstack::transport::udp::UdpConnection;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -88,7 +89,8 @@ impl AccountFlow {
         let contact = Arc::new(Mutex::new(None));
         if transport == Transport::Udp {
             let local = SocketAddr::new(local_ip, 0);
-            let udp = UdpConnection::create_connection(local, None, Some(cancel.child_token()))
+            // Screened: malformed requests get their 400 here (see crate::screening).
+            let udp = screened_udp::bind(local, cancel.child_token())
                 .await
                 .map_err(|e| SipError::Unreachable(format!("cannot bind UDP: {e}")))?;
             let contact_text = format!("sip:{}@{}", config.aor.user, udp.get_addr().addr);
@@ -285,7 +287,7 @@ impl Drop for AccountFlow {
 
 /// Runs the endpoint's transaction and timer loop, and routes requests sent to us: new
 /// INVITEs become incoming calls, in-dialog requests go to their dialog, OPTIONS (keep-alive
-/// probes from registrars) gets 200, anything else 501.
+/// probes from registrars) gets 200, methods we do not serve 405 (see `call::RequestRouter`).
 fn spawn_endpoint(endpoint: &Endpoint, router: call::RequestRouter) {
     let inner = endpoint.inner.clone();
     tokio::spawn(async move {
