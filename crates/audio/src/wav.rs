@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rubato::{FftFixedInOut, Resampler};
 
 use crate::AudioError;
+use crate::pcm::to_i16;
 
 /// The pipeline's sample rate.
 pub const SAMPLE_RATE: u32 = 48_000;
@@ -170,10 +171,6 @@ fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
         }
     }
     Ok(output.into_iter().skip(delay).take(wanted).collect())
-}
-
-fn to_i16(sample: f32) -> i16 {
-    (sample * 32768.0).clamp(-32768.0, 32767.0) as i16
 }
 
 #[cfg(test)]
