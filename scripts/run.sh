@@ -36,20 +36,29 @@ for _ in $(seq 1 300); do
   kill -0 "$lab_pid" 2>/dev/null || { echo "run.sh: the demo phone system failed to start" >&2; exit 1; }
   sleep 0.1
 done
-python3 - "$state/demo.json" <<'PY'
-import json, sys
-lab = json.load(open(sys.argv[1]))["services"]
-kam = lab["kamailio"]
-user = sorted(kam["users"])[0]
-print("\nThe demo phone system is running on 127.0.0.1. To sign in, open the manual login")
-print("(three clicks on the logo, or Alt+Shift+M) and enter:")
-print(f"  Server:   {kam['udp']};transport=udp")
-print(f"  Login ID: {user}")
-print(f"  Password: {kam['users'][user]}")
-if "baresip" in lab:
-    print(f"The demo extension {lab['baresip']['user']} answers and plays a message.")
-print("These credentials are made up for this run and vanish when you close the app.\n")
+python3 - "$state/demo.json" > "$state/welcome.env" <<'PY'
+import json, shlex, sys
+lab = json.load(open(sys.argv[1]))
+welcome = lab["welcome"]
+say = lambda text="": print(text, file=sys.stderr)
+say()
+say("The demo phone system is running on 127.0.0.1. Sidetone opens with the demo's welcome")
+say(f"link for extension {welcome['extension']}: confirm it, accept the terms, and the phone registers.")
+say(f"  Welcome link: {welcome['link']}")
+if welcome.get("code"):
+    say(f"  Or paste the code: {welcome['code']}")
+if welcome.get("far_end"):
+    say(f"Then dial {welcome['far_end']}: the demo extension answers and plays a message.")
+say("Everything is made up for this run and vanishes when you close the app.")
+say()
+print(f"link={shlex.quote(welcome['link'])}")
+print(f"ca={shlex.quote(welcome['ca_cert'])}")
+print(f"discovery={shlex.quote(welcome['discovery_server'])}")
 PY
-SIDETONE_DEMO=1 SIDETONE_DEMO_FILE="$state/demo.json" "$app" || true
+. "$state/welcome.env"
+# The demo provider's certificates come from the lab's own CA: trusted as an extra CA, with
+# verification on, exactly as a company's private CA would be.
+SIDETONE_DEMO=1 SIDETONE_DEMO_FILE="$state/demo.json" SIDETONE_EXTRA_CA_FILE="$ca" \
+  SIDETONE_DISCOVERY_SERVER="$discovery" "$app" "$link" || true
 exec 9>&-
 wait "$lab_pid" || true

@@ -35,6 +35,18 @@ pub struct SavedAccount {
     pub provider_name: String,
     /// How the user signs in: "password" (manual and password accounts) or "sso".
     pub method: String,
+    /// The name shown for the line (the provisioning document's `display_name`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The digest user name when it differs from the AOR's user.
+    #[serde(default)]
+    pub auth_username: Option<String>,
+    /// The provider's CA certificates (PEM) trusted for this account, from its document.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The provider's account number, when it has one.
+    #[serde(default)]
+    pub account_number: Option<String>,
 }
 
 impl SavedAccount {
@@ -52,6 +64,10 @@ impl SavedAccount {
             }),
             provider_name: server_host.to_owned(),
             method: "password".into(),
+            display_name: None,
+            auth_username: config.auth_username.clone(),
+            ca_file: config.ca_file.clone(),
+            account_number: None,
         }
     }
 
@@ -61,6 +77,8 @@ impl SavedAccount {
         let mut config = AccountConfig::new(aor, password);
         config.id = AccountId(self.id.clone());
         config.transport = self.transport;
+        config.auth_username = self.auth_username.clone();
+        config.ca_file = self.ca_file.clone();
         config.outbound_proxy = match &self.proxy {
             Some(proxy) => Some(
                 OutboundProxy::parse(proxy).map_err(|e| CommandError::internal(e.to_string()))?,

@@ -38,3 +38,64 @@ impl From<sidetone_store::Error> for CommandError {
         Self::new(error.code(), error.to_string())
     }
 }
+
+impl From<sidetone_onboarding::OnboardingError> for CommandError {
+    /// The UI's codes (ui/src/lib/api/README.md) for what onboarding reports: the input's
+    /// fault, the server's answer, or the network's.
+    fn from(error: sidetone_onboarding::OnboardingError) -> Self {
+        use sidetone_onboarding::{Invalid, OnboardingError as E};
+        let code = match &error {
+            E::Invalid { kind, .. } => match kind {
+                Invalid::LinkMalformed
+                | Invalid::LinkMissingTarget
+                | Invalid::LinkInsecureUrl
+                | Invalid::LinkInvalidServer
+                | Invalid::LinkInvalidToken => "onboarding.link_invalid",
+                Invalid::CodeMalformed
+                | Invalid::CodeChecksum
+                | Invalid::CodeUnsupportedVersion => "onboarding.code_invalid",
+                Invalid::ImageUnreadable | Invalid::QrNotFound => "onboarding.qr_not_found",
+                Invalid::QrMultiple | Invalid::QrNotALink => "onboarding.qr_invalid",
+                Invalid::InputEmpty | Invalid::InputUnrecognized | Invalid::LoginIdMalformed => {
+                    "onboarding.input_unrecognised"
+                }
+                // Everything else is about the document the server sent.
+                _ => "onboarding.document_invalid",
+            },
+            E::WrongPassword => "auth.wrong_password",
+            E::LockedOut { .. } => "auth.locked",
+            E::PasswordExpired { .. } => "auth.password_expired",
+            E::UseSingleSignOn { .. } => "onboarding.use_sso",
+            E::UnknownToken => "onboarding.link_invalid",
+            E::TokenUsedOrExpired { .. } => "onboarding.link_expired",
+            E::WebFingerNotFound | E::NoProvisioningLink | E::UnknownAccount => {
+                "onboarding.discovery_not_found"
+            }
+            E::Tls { .. } => "net.tls",
+            E::Unreachable { .. } => "net.unreachable",
+            E::Timeout { .. } => "net.timeout",
+            _ => "onboarding.server_error",
+        };
+        let retry_after_secs = match &error {
+            E::LockedOut { retry_after } => retry_after.map(|d| d.as_secs().max(1)),
+            _ => None,
+        };
+        Self {
+            code,
+            message: error.to_string(),
+            retry_after_secs,
+        }
+    }
+}
+
+impl From<sidetone_engine::EngineError> for CommandError {
+    fn from(error: sidetone_engine::EngineError) -> Self {
+        match error {
+            sidetone_engine::EngineError::Sip(sip) => crate::events::ui_error(&sip),
+            sidetone_engine::EngineError::UnknownCall(id) => {
+                Self::new("call.not_found", format!("no call {id}"))
+            }
+            other => Self::internal(other.to_string()),
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! Engine events forwarded to the UI as typed Tauri events.
 
 use serde::Serialize;
-use sidetone_engine::{EngineEvent, EngineHandle};
+use sidetone_engine::{CallLog, EngineEvent, EngineHandle};
 use sidetone_sip::{RegistrationState, SipError};
+use sidetone_store::UnixMillis;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -43,6 +44,7 @@ pub fn ui_error(error: &SipError) -> crate::error::CommandError {
 /// engine's broadcast channel is read blocking, so no runtime is needed here.
 pub fn forward(app: AppHandle, engine: &EngineHandle) {
     let mut events = engine.subscribe();
+    let mut call_log = CallLog::new();
     let spawned = std::thread::Builder::new()
         .name("sidetone-events".into())
         .spawn(move || {
@@ -64,6 +66,9 @@ pub fn forward(app: AppHandle, engine: &EngineHandle) {
                         };
                         let _ = app.emit("registration_changed", payload);
                     }
+                    Ok(event @ EngineEvent::Call { .. }) => {
+                        forward_call(&app, &event, &mut call_log);
+                    }
                     Ok(_) => {}
                     // A slow UI missed some events; the next ones still describe the current state.
                     Err(RecvError::Lagged(_)) => {}
@@ -73,5 +78,40 @@ pub fn forward(app: AppHandle, engine: &EngineHandle) {
         });
     if let Err(error) = spawned {
         eprintln!("sidetone: cannot forward engine events: {error}");
+    }
+}
+
+/// A call's state to the UI (`call_state`, and `incoming_call` when it starts ringing) and
+/// to the history.
+fn forward_call(app: &AppHandle, event: &EngineEvent, call_log: &mut CallLog) {
+    let EngineEvent::Call {
+        account_id,
+        call_id,
+        direction,
+        remote,
+        state,
+    } = event
+    else {
+        return;
+    };
+    let now = UnixMillis::from_system_time(std::time::SystemTime::now());
+    let app_state = app.state::<AppState>();
+    let (view, ringing_in) =
+        app_state
+            .calls
+            .update(&account_id.0, &call_id.0, *direction, remote, state, now.0);
+    if ringing_in {
+        let _ = app.emit("incoming_call", crate::calls::IncomingCallView::of(&view));
+    }
+    let _ = app.emit("call_state", view);
+    // The history is written even when the UI is not looking; a store error loses one row,
+    // never the call.
+    match app_state.store() {
+        Ok(store) => {
+            if let Err(error) = call_log.record(&store.history(), event, now) {
+                eprintln!("sidetone: call history: {error}");
+            }
+        }
+        Err(error) => eprintln!("sidetone: call history: {}", error.message),
     }
 }

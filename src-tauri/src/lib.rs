@@ -2,9 +2,12 @@
 //! state. It translates and forwards; every rule lives in the crates below it.
 
 mod accounts;
+mod calls;
 mod commands;
 mod error;
 mod events;
+mod onboarding;
+mod registration;
 mod state;
 
 use tauri::{Manager, RunEvent};
@@ -63,14 +66,27 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::accounts::onboarding_manual,
+            commands::onboarding::onboarding_parse_input,
+            commands::onboarding::onboarding_decode_qr_image,
+            commands::onboarding::onboarding_discover,
+            commands::onboarding::onboarding_sign_in_token,
+            commands::onboarding::onboarding_sign_in_password,
+            commands::onboarding::terms_get,
+            commands::onboarding::terms_accept,
             commands::accounts::accounts_list,
             commands::accounts::account_sign_out,
             commands::deep_link::deep_link_pending,
+            commands::calls::call_dial,
+            commands::calls::call_answer,
+            commands::calls::call_decline,
+            commands::calls::call_hangup,
+            commands::calls::call_mute,
             commands::history::history_query,
             commands::history::history_export,
             commands::history::history_delete,
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::settings::devices_list,
         ])
         .build(tauri::generate_context!());
     let app = match app {

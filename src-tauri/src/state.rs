@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use sidetone_engine::{Engine, EngineConfig, EngineHandle};
+use sidetone_engine::{CallMedia, Engine, EngineConfig, EngineHandle};
 use sidetone_store::{OpenOutcome, Store, paths};
 
+use crate::calls::CallBook;
 use crate::error::CommandError;
+use crate::onboarding::OnboardingState;
 
 /// The app's shared state, managed by Tauri and reached from every command.
 pub struct AppState {
@@ -21,6 +23,10 @@ pub struct AppState {
     /// Set when the database was unreadable at start and a fresh one was begun, so the UI
     /// can tell the user where the old file was kept.
     pub recovered_store: Option<PathBuf>,
+    /// Deployments being confirmed and accounts waiting for their terms.
+    pub onboarding: OnboardingState,
+    /// The calls in progress, as the UI sees them.
+    pub calls: CallBook,
 }
 
 impl AppState {
@@ -43,6 +49,7 @@ impl AppState {
             OpenOutcome::Recovered { set_aside, .. } => Some(set_aside),
             _ => None,
         };
+        let onboarding = OnboardingState::new(dir.join("trust"))?;
         let engine = Engine::start(EngineConfig::default())
             .map_err(|e| CommandError::internal(format!("the phone engine did not start: {e}")))?;
         Ok(Self {
@@ -51,7 +58,22 @@ impl AppState {
             registration: Mutex::new(HashMap::new()),
             pending_links: Mutex::new(Some(Vec::new())),
             recovered_store,
+            onboarding,
+            calls: CallBook::default(),
         })
+    }
+
+    /// The audio a call of this app uses: the sound devices chosen in Settings (or the
+    /// system's defaults).
+    pub fn call_media(&self) -> CallMedia {
+        let settings = self
+            .store()
+            .and_then(|store| crate::commands::settings::load(&store))
+            .unwrap_or_default();
+        CallMedia {
+            devices: Some(settings.device_choice()),
+            ..CallMedia::default()
+        }
     }
 
     /// The store, locked for the duration of one command.

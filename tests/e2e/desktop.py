@@ -114,12 +114,15 @@ def desktop_session(extra_env: dict | None = None):
             shutil.rmtree(home, ignore_errors=True)
 
 
-def open_app(url: str):
-    """A Selenium session on the real app."""
+def open_app(url: str, args: list[str] | None = None):
+    """A Selenium session on the real app, started with `args` (e.g. a clicked link)."""
     from selenium import webdriver
     from selenium.webdriver.common.options import ArgOptions
 
     options = ArgOptions()
     options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": str(app_binary())})
+    tauri_options = {"application": str(app_binary())}
+    if args:
+        tauri_options["args"] = list(args)
+    options.set_capability("tauri:options", tauri_options)
     return webdriver.Remote(command_executor=url, options=options)

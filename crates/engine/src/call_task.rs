@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sidetone_audio::{WavSink, WavSource};
+use sidetone_audio::{CallAudio, DeviceChoice, ProcessingConfig, WavSink, WavSource};
 use sidetone_media::offer_answer::{self, LocalMedia};
 use sidetone_media::session::{FRAME, FRAME_SAMPLES};
 use sidetone_media::{CodecKind, Direction, MediaSession, Negotiated};
@@ -20,9 +20,13 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::EngineEvent;
 
-/// How a call's audio is produced and consumed when there is no sound card.
+/// How a call's audio is produced and consumed: the sound devices, or WAV files for a
+/// headless call (the CLI, tests, benchmarks).
 #[derive(Debug, Clone, Default)]
 pub struct CallMedia {
+    /// Talk and listen through these sound devices (`None`: no devices, WAV or silence).
+    /// Echo cancellation, noise suppression and gain run on the microphone.
+    pub devices: Option<DeviceChoice>,
     /// A WAV file to send as our voice; silence when `None` and after it ends.
     pub play: Option<PathBuf>,
     /// Where to record what we hear (48 kHz mono 16-bit WAV).
@@ -50,6 +54,9 @@ pub(crate) enum CallCommand {
     Decline,
     /// Hang up (BYE, CANCEL, or 486 before answering).
     Hangup,
+    /// Stop (true) or resume (false) sending our voice; silence is sent meanwhile, so the
+    /// far end's jitter buffer and any NAT binding stay alive.
+    Mute(bool),
 }
 
 /// Calls in progress, by id: how the handle reaches a call's task.
@@ -175,10 +182,11 @@ fn random() -> u64 {
     RandomState::new().hash_one(Instant::now())
 }
 
-/// A call's WAV source and recording, opened before the media starts.
+/// A call's sound devices, WAV source and recording, opened before the media starts.
 struct MediaIo {
     source: Option<WavSource>,
     sink: Option<WavSink>,
+    device: Option<CallAudio>,
 }
 
 impl MediaIo {
@@ -196,6 +204,13 @@ impl MediaIo {
                 .map(WavSink::create)
                 .transpose()
                 .map_err(|e| e.to_string())?,
+            // A call without a working sound device still connects (the user can fix the
+            // headset and hear the far end's "hello?"), so a device error is not fatal.
+            device: media.devices.as_ref().and_then(|choice| {
+                CallAudio::open(choice, &ProcessingConfig::default())
+                    .inspect_err(|e| tracing::warn!(error = %e, "the call has no sound device"))
+                    .ok()
+            }),
         })
     }
 }
@@ -208,12 +223,19 @@ struct MediaRunner {
     sends: bool,
     source: Option<WavSource>,
     sink: Option<WavSink>,
+    device: Option<CallAudio>,
+    captured: Vec<i16>,
     silence: Vec<i16>,
+    muted: bool,
 }
 
 impl MediaRunner {
     fn start(negotiated: Negotiated, io: MediaIo) -> Result<Self, String> {
-        let MediaIo { source, sink } = io;
+        let MediaIo {
+            source,
+            sink,
+            device,
+        } = io;
         Ok(Self {
             remote: negotiated.remote,
             sends: negotiated.direction.sends(),
@@ -221,14 +243,29 @@ impl MediaRunner {
             latched: false,
             source,
             sink,
+            device,
+            captured: vec![0; FRAME_SAMPLES],
             silence: vec![0; FRAME_SAMPLES],
+            muted: false,
         })
     }
 
     async fn tick(&mut self, socket: &UdpSocket) {
         if self.sends {
-            let frame = self.source.as_mut().and_then(WavSource::next_frame);
-            let frame = frame.as_deref().unwrap_or(&self.silence);
+            // The source keeps running while muted, so unmuting resumes in step with it.
+            let wav = self.source.as_mut().and_then(WavSource::next_frame);
+            let spoken = match self.device.as_mut() {
+                Some(device) => device
+                    .microphone
+                    .read_frame(&mut self.captured)
+                    .then_some(self.captured.as_slice()),
+                None => None,
+            };
+            let frame = match (wav.as_deref(), spoken) {
+                _ if self.muted => &self.silence,
+                (Some(frame), _) | (None, Some(frame)) => frame,
+                (None, None) => &self.silence,
+            };
             match self.session.send_frame(frame) {
                 Ok(datagram) => {
                     if let Err(e) = socket.send_to(&datagram, self.remote).await {
@@ -239,6 +276,9 @@ impl MediaRunner {
             }
         }
         let heard = self.session.playout(Instant::now());
+        if let Some(device) = self.device.as_mut() {
+            device.speaker.write_frame(&heard);
+        }
         if let Some(sink) = self.sink.as_mut()
             && let Err(e) = sink.write(&heard)
         {
@@ -293,7 +333,7 @@ async fn drive(
                     && event.state == CallState::Established
                     && runner.is_none()
                 {
-                    let io = outgoing_io.take().unwrap_or(MediaIo { source: None, sink: None });
+                    let io = outgoing_io.take().unwrap_or(MediaIo { source: None, sink: None, device: None });
                     let agreed = event
                         .remote_sdp
                         .as_deref()
@@ -349,6 +389,14 @@ async fn drive(
                 Some(CallCommand::Answer(_)) => {}
                 Some(CallCommand::Decline) => {
                     let _ = call.decline(false);
+                }
+                Some(CallCommand::Mute(muted)) => {
+                    if let Some(runner) = runner.as_mut() {
+                        runner.muted = muted;
+                        if let Some(device) = runner.device.as_ref() {
+                            device.controls.set_muted(muted);
+                        }
+                    }
                 }
                 Some(CallCommand::Hangup) => {
                     if let Err(e) = call.hangup().await {

@@ -154,6 +154,11 @@ impl EngineHandle {
         self.call_command(call_id, CallCommand::Answer(media))
     }
 
+    /// Mutes (`true`) or unmutes our voice on a call: silence is sent while muted.
+    pub fn mute(&self, call_id: &CallId, muted: bool) -> Result<(), EngineError> {
+        self.call_command(call_id, CallCommand::Mute(muted))
+    }
+
     /// Refuses a ringing incoming call (603 Decline).
     pub fn decline(&self, call_id: &CallId) -> Result<(), EngineError> {
         self.call_command(call_id, CallCommand::Decline)

@@ -8,12 +8,15 @@
 //! and [`sidetone_media::MediaSession`] on a 20 ms clock.
 
 mod account_task;
+mod call_log;
 mod call_task;
 mod engine;
 mod error;
 mod event;
 mod first_working;
+pub mod provisioned;
 
+pub use call_log::CallLog;
 pub use call_task::CallMedia;
 pub use engine::{Engine, EngineConfig, EngineHandle};
 pub use error::EngineError;

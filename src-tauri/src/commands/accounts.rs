@@ -19,8 +19,10 @@ const PER_TRANSPORT: Duration = Duration::from_secs(8);
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInResult {
-    account_id: String,
-    terms_required: bool,
+    /// The account the UI follows (the first line of a document).
+    pub account_id: String,
+    /// True when the terms must be accepted before it registers.
+    pub terms_required: bool,
 }
 
 /// An account as the UI lists it.
@@ -89,16 +91,30 @@ pub async fn onboarding_manual(
 #[tauri::command]
 pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, CommandError> {
     let saved = accounts::load_all(&*state.store()?)?;
+    let parked = state.onboarding.parked_all();
     let states: HashMap<String, &'static str> = state
         .registration
         .lock()
         .map(|s| s.clone())
         .unwrap_or_default();
+    let waiting = parked.into_iter().map(|(id, p)| AccountView {
+        registration: "unregistered",
+        display_name: p
+            .lines
+            .first()
+            .map_or_else(|| p.login_id.clone(), |l| l.display_name.clone()),
+        id,
+        login_id: p.login_id,
+        provider_name: p.provider_name,
+        server_host: p.server_host,
+        method: p.method.to_owned(),
+        terms_pending: true,
+    });
     Ok(saved
         .into_iter()
         .map(|a| AccountView {
             registration: states.get(&a.id).copied().unwrap_or("unregistered"),
-            display_name: a.login_id.clone(),
+            display_name: a.display_name.clone().unwrap_or_else(|| a.login_id.clone()),
             id: a.id,
             login_id: a.login_id,
             provider_name: a.provider_name,
@@ -106,6 +122,7 @@ pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, Com
             method: a.method,
             terms_pending: false,
         })
+        .chain(waiting)
         .collect())
 }
 
@@ -115,6 +132,10 @@ pub async fn account_sign_out(
     state: State<'_, AppState>,
     account_id: String,
 ) -> Result<(), CommandError> {
+    // An account still waiting for its terms was never saved: forgetting it is enough.
+    if state.onboarding.unpark(&account_id).is_some() {
+        return Ok(());
+    }
     let _ = state
         .engine
         .unregister(&sidetone_sip::AccountId(account_id.clone()));

@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod app;
+pub mod calls;
 pub mod deep_link;
 pub mod history;
+pub mod onboarding;
 pub mod settings;

@@ -33,6 +33,63 @@ pub struct Settings {
     ringer_device_id: Option<String>,
 }
 
+impl Settings {
+    /// The sound devices a call uses (`None` ids follow the system default).
+    pub fn device_choice(&self) -> sidetone_audio::DeviceChoice {
+        sidetone_audio::DeviceChoice {
+            input: self.input_device_id.clone(),
+            output: self.output_device_id.clone(),
+        }
+    }
+}
+
+/// The saved settings, or the defaults.
+pub fn load(store: &sidetone_store::Store) -> Result<Settings, CommandError> {
+    Ok(store.settings().get_json(SETTINGS_KEY)?.unwrap_or_default())
+}
+
+/// A device as the Settings screen lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    id: String,
+    name: String,
+    is_default: bool,
+}
+
+/// `devices_list`'s result.
+#[derive(Debug, Serialize)]
+pub struct DevicesView {
+    inputs: Vec<DeviceView>,
+    outputs: Vec<DeviceView>,
+}
+
+/// The microphones and speakers the system offers now.
+#[tauri::command]
+pub async fn devices_list() -> Result<DevicesView, CommandError> {
+    // Listing talks to the sound server and may wait on it: off the async runtime.
+    let list = tauri::async_runtime::spawn_blocking(sidetone_audio::list_devices)
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))?
+        .map_err(|e| CommandError::new("audio.unavailable", e.to_string()))?;
+    let view = |devices: Vec<sidetone_audio::AudioDevice>, hide_monitors: bool| {
+        devices
+            .into_iter()
+            // A speaker's monitor is not a microphone a person would pick.
+            .filter(|d| !(hide_monitors && d.id.ends_with(".monitor")))
+            .map(|d| DeviceView {
+                id: d.id,
+                name: d.name,
+                is_default: d.is_default,
+            })
+            .collect()
+    };
+    Ok(DevicesView {
+        inputs: view(list.inputs, true),
+        outputs: view(list.outputs, false),
+    })
+}
+
 /// Returns the settings (defaults when none were saved).
 #[tauri::command]
 pub fn settings_get(state: State<'_, AppState>) -> Result<Settings, CommandError> {

@@ -129,6 +129,31 @@ def _human_summary(lab: Lab) -> str:
     return "\n".join(lines)
 
 
+def _with_welcome(lab: Lab, line: str) -> str:
+    """Adds the demo's welcome e-mail to the description: a one-time link and the same as a
+    code, for the first extension that is not the far-end phone."""
+    idp = lab.services.get("idp")
+    kam = lab.services.get("kamailio")
+    if idp is None or kam is None:
+        return line
+    far_end = lab.services.get("baresip")
+    far_user = (far_end.endpoints or {}).get("user") if far_end is not None else None
+    users = sorted(u for u in kam.users if u.isdigit() and u != far_user)
+    if not users:
+        return line
+    token = idp.create_token(users[0])
+    described = json.loads(line)
+    described["welcome"] = {
+        "extension": users[0],
+        "link": token["url_link"],
+        "code": token.get("code"),
+        "ca_cert": lab.services["ca"].endpoints["ca_cert"],
+        "discovery_server": idp.endpoints["issuer"].split("://", 1)[1],
+        "far_end": far_user,
+    }
+    return json.dumps(described)
+
+
 def cmd_up(args) -> int:
     if args.demo:
         names = list(DEMO_SERVICES)
@@ -166,6 +191,8 @@ def cmd_up(args) -> int:
         for name in names:
             lab.start(name, **options.get(name.partition(":")[0], {}))
         line = lab.describe()
+        if args.demo:
+            line = _with_welcome(lab, line)
         endpoints_file = lab.root / ENDPOINTS_FILE
         endpoints_file.write_text(line + "\n")
         endpoints_file.chmod(0o600)

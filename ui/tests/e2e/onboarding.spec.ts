@@ -200,3 +200,48 @@ test('deep links: sidetone:// asks for confirmation, tel: fills the dial field a
   await page.waitForTimeout(300);
   expect(await shell.calls('call_dial')).toHaveLength(0);
 });
+
+const TOKEN_LINK = 'sidetone://provision?server=voice.northwind.example&token=7Q2M0D4K9VXR1H8A';
+
+test('a one-time link signs in without a password once confirmed, then the terms', async ({ page, shell }) => {
+  await openApp(page, { accounts: 'none' });
+  await page.getByLabel('Link, code, e-mail or login ID').fill(TOKEN_LINK);
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  const confirm = page.getByTestId('confirm-deployment');
+  await expect(confirm.getByTestId('confirm-host')).toHaveText('voice.northwind.example');
+  await expect(confirm).toContainText('One-time link (no password needed)');
+  // Confirmation comes first: the token is not spent before the user agrees.
+  expect(await shell.calls('onboarding_sign_in_token')).toHaveLength(0);
+  await confirm.getByRole('button', { name: 'Continue with this provider' }).click();
+
+  await shell.expectCall('onboarding_sign_in_token', { deploymentId: 'dep-token', accountId: null });
+  expect(await shell.calls('onboarding_sign_in_password')).toHaveLength(0);
+  await expect(page.getByTestId('terms')).toBeVisible();
+});
+
+test('a one-time link for two accounts shows the picker, then signs in with the one picked', async ({ page, shell }) => {
+  await openApp(page, { accounts: 'none', tokenAccounts: true });
+  await page.getByLabel('Link, code, e-mail or login ID').fill(TOKEN_LINK);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByTestId('confirm-deployment').getByRole('button', { name: 'Continue with this provider' }).click();
+
+  const picker = page.getByTestId('account-picker');
+  const options = picker.getByRole('list', { name: 'Accounts' }).getByRole('button');
+  await expect(options).toHaveCount(2);
+  await options.nth(1).click();
+  await shell.expectCall('onboarding_sign_in_token', { deploymentId: 'dep-token', accountId: '100300' });
+  await expect(page.getByTestId('terms')).toBeVisible();
+});
+
+test('a used one-time link says so and offers a way back', async ({ page, shell }) => {
+  await openApp(page, { accounts: 'none', tokenUsed: true });
+  await page.getByLabel('Link, code, e-mail or login ID').fill(TOKEN_LINK);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByTestId('confirm-deployment').getByRole('button', { name: 'Continue with this provider' }).click();
+  await shell.expectCall('onboarding_sign_in_token', { deploymentId: 'dep-token' });
+  const alert = page.getByTestId('redeem-error');
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText(/expired|new/i);
+  await expect(page.getByRole('button', { name: 'Back' }).last()).toBeFocused();
+});

@@ -37,6 +37,19 @@ pub struct MediaArgs {
     #[arg(long, value_name = "CODEC", value_parser = parse_codec)]
     codec: Option<CodecKind>,
 
+    /// Talk and listen through the sound devices (the system's defaults unless
+    /// --input-device/--output-device name others); a WAV given with --play still wins.
+    #[arg(long)]
+    sound: bool,
+
+    /// The microphone to use with --sound (an id from the system's device list).
+    #[arg(long, value_name = "ID", requires = "sound")]
+    input_device: Option<String>,
+
+    /// The speaker to use with --sound.
+    #[arg(long, value_name = "ID", requires = "sound")]
+    output_device: Option<String>,
+
     /// Print one JSON object per line instead of text.
     #[arg(long)]
     json: bool,
@@ -221,6 +234,10 @@ fn media_of(args: &MediaArgs) -> CallMedia {
         play: args.play.clone(),
         record: args.record.clone(),
         codecs: args.codec.into_iter().collect(),
+        devices: args.sound.then(|| sidetone_audio::DeviceChoice {
+            input: args.input_device.clone(),
+            output: args.output_device.clone(),
+        }),
     }
 }
 

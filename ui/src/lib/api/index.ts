@@ -113,7 +113,8 @@ export function hasCode(error: unknown, code: KnownErrorCode): boolean {
 // Shared types
 
 export type Platform = 'linux' | 'macos' | 'windows' | (string & {});
-export type SignInMethod = 'password' | 'sso';
+/** `token`: the link or code carries a one-time token that signs the user in by itself. */
+export type SignInMethod = 'password' | 'sso' | 'token';
 export type RegistrationState = 'unregistered' | 'registering' | 'registered' | 'failed';
 export type CallDirection = 'incoming' | 'outgoing';
 export type Theme = 'dark' | 'light' | 'system';
@@ -165,6 +166,11 @@ export interface SignInResult {
   /** True when the provider's licence / emergency terms must be accepted before use. */
   termsRequired: boolean;
 }
+
+/** `onboarding_sign_in_token`: signed in, or the token's owner has several accounts to pick from. */
+export type TokenSignIn =
+  | { kind: 'signed_in'; result: SignInResult }
+  | { kind: 'choose_account'; deployment: Deployment };
 
 export interface EmergencyAddress {
   street: string;
@@ -332,6 +338,7 @@ export interface Commands {
     },
     SignInResult,
   ];
+  onboarding_sign_in_token: [{ deploymentId: string; accountId: string | null }, TokenSignIn];
   onboarding_sign_in_sso: [{ deploymentId: string; accountId: string | null }, SignInResult];
   onboarding_cancel_sso: [{ deploymentId: string }, null];
   onboarding_manual: [{ server: string; loginId: string; password: string }, SignInResult];
@@ -411,6 +418,8 @@ export const api = {
   discover: (user: string) => call('onboarding_discover', { user }),
   signInPassword: (a: CommandArgs<'onboarding_sign_in_password'>) =>
     call('onboarding_sign_in_password', a),
+  signInToken: (deploymentId: string, accountId: string | null) =>
+    call('onboarding_sign_in_token', { deploymentId, accountId }),
   signInSso: (deploymentId: string, accountId: string | null) =>
     call('onboarding_sign_in_sso', { deploymentId, accountId }),
   cancelSso: (deploymentId: string) => call('onboarding_cancel_sso', { deploymentId }),

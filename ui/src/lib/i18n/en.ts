@@ -59,6 +59,10 @@ export const en = {
   'onb.confirm.loginId': 'Login ID',
   'onb.confirm.methodPassword': 'Password',
   'onb.confirm.methodSso': 'Company single sign-on',
+  'onb.confirm.methodToken': 'One-time link (no password needed)',
+  'onb.redeem.title': 'Setting up your phone',
+  'onb.redeem.lead': 'Sidetone is fetching your phone settings from the provider.',
+  'onb.redeem.failedTitle': 'Your phone could not be set up',
   'onb.confirm.accept': 'Continue with this provider',
 
   'onb.pick.title': 'Multiple accounts located',

@@ -30,6 +30,10 @@ export interface Scenario {
   accounts?: 'none' | 'registered';
   /** Links the shell received before the UI was ready. */
   pendingLinks?: string[];
+  /** A one-time link whose owner has two accounts (the token sign-in asks to pick one). */
+  tokenAccounts?: boolean;
+  /** A one-time link that was used already. */
+  tokenUsed?: boolean;
 }
 
 export interface RecordedCall {
@@ -116,6 +120,13 @@ const LINK_DEPLOYMENT: Deployment = {
   loginId: 'ann@northwind.example',
 };
 
+const TOKEN_DEPLOYMENT: Deployment = {
+  id: 'dep-token',
+  providerName: 'voice.northwind.example',
+  serverHost: 'voice.northwind.example',
+  method: 'token',
+};
+
 const SSO_DEPLOYMENT: Deployment = {
   id: 'dep-sso',
   providerName: 'Contoso Cloud PBX',
@@ -145,7 +156,11 @@ function parseInput(input: string): ParsedInput {
   const value = input.trim();
   if (/^sidetone:\/\//i.test(value)) {
     if (value.includes('expired')) fail('onboarding.link_expired', 'This link has expired.');
-    const deployment = value.includes('sso') ? SSO_DEPLOYMENT : LINK_DEPLOYMENT;
+    const deployment = value.includes('sso')
+      ? SSO_DEPLOYMENT
+      : value.includes('token=')
+        ? TOKEN_DEPLOYMENT
+        : LINK_DEPLOYMENT;
     return { kind: 'deployment', source: 'link', deployment };
   }
   if (/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(value)) {
@@ -275,6 +290,22 @@ const handlers: Handlers = {
   onboarding_discover: ({ user }) => discover(user),
   onboarding_sign_in_password: ({ password, loginId, deploymentId }) =>
     signIn(password, loginId ?? (deploymentId === 'dep-multi' ? 'two@northwind.example' : ANN.loginId)),
+  onboarding_sign_in_token: ({ deploymentId, accountId }) => {
+    if (deploymentId === 'dep-token' && scenario.tokenAccounts && !accountId) {
+      return {
+        kind: 'choose_account',
+        deployment: {
+          ...TOKEN_DEPLOYMENT,
+          accounts: [
+            { id: '100200', label: 'Northwind Sales', loginId: ANN.loginId, detail: 'Account 100200' },
+            { id: '100300', label: 'Northwind Annex', loginId: ANN.loginId, detail: 'Account 100300' },
+          ],
+        },
+      };
+    }
+    if (scenario.tokenUsed) fail('onboarding.link_expired', 'This link was used already.');
+    return { kind: 'signed_in', result: signIn(PASSWORD, ANN.loginId) };
+  },
   onboarding_sign_in_sso: () =>
     new Promise<SignInResult>((resolve, reject) => {
       ssoPending = reject;

@@ -1,0 +1,211 @@
+//! What the onboarding commands remember between steps: deployments the user has not
+//! confirmed yet, and signed-in accounts waiting for the terms. All in memory: nothing is
+//! stored before the user has agreed (ui/src/lib/api/README.md, "Nothing is stored before
+//! consent").
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sidetone_engine::provisioned::ProvisionedLine;
+use sidetone_onboarding::{
+    AccountChoice, Deployment, DiscoveredAccount, ProvisioningClient, SignInMethod, Terms, Url,
+};
+
+use crate::error::CommandError;
+
+/// Environment variable naming a PEM file of extra CA certificates to trust for provisioning
+/// and discovery (a company's private CA, or the demo lab's): added to the OS store,
+/// verification stays on.
+pub const EXTRA_CA_ENV: &str = "SIDETONE_EXTRA_CA_FILE";
+
+/// Environment variable naming the provider's discovery server (`host[:port]`), asked instead
+/// of the login ID's own domain (a company that does not publish WebFinger on its mail
+/// domain, or the demo lab).
+pub const DISCOVERY_SERVER_ENV: &str = "SIDETONE_DISCOVERY_SERVER";
+
+/// A deployment the UI holds a `deploymentId` for.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// From a link, code or QR code.
+    Link(Deployment),
+    /// From WebFinger discovery of a login ID.
+    Discovered {
+        /// The login ID the user typed.
+        login_id: String,
+        /// The accounts discovery found.
+        accounts: Vec<DiscoveredAccount>,
+    },
+    /// A token link whose server answered "several accounts": the same token, with a choice.
+    Choices {
+        /// The link.
+        deployment: Deployment,
+        /// The accounts to pick from.
+        choices: Vec<AccountChoice>,
+    },
+}
+
+impl Resolved {
+    /// The host the user confirmed.
+    pub fn server_host(&self) -> String {
+        match self {
+            Resolved::Link(deployment) | Resolved::Choices { deployment, .. } => {
+                deployment.display_host()
+            }
+            Resolved::Discovered { accounts, .. } => accounts
+                .first()
+                .map(|a| host_of(&a.href))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// How the user signs in, as the UI names it.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Resolved::Link(d) | Resolved::Choices { deployment: d, .. } if d.token.is_some() => {
+                "token"
+            }
+            Resolved::Discovered { accounts, .. }
+                if accounts
+                    .iter()
+                    .any(|a| a.sign_in == Some(SignInMethod::Oidc)) =>
+            {
+                "sso"
+            }
+            _ => "password",
+        }
+    }
+}
+
+/// The host (and port, when not the default) of `url`.
+pub fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// A signed-in account waiting for the user to accept the provider's terms.
+#[derive(Debug, Clone)]
+pub struct PendingAccount {
+    /// The lines of the document (the first is the account id the UI holds).
+    pub lines: Vec<ProvisionedLine>,
+    /// The provider's display name.
+    pub provider_name: String,
+    /// The host the user confirmed.
+    pub server_host: String,
+    /// The login ID (the document's `sign_in.login_id`).
+    pub login_id: String,
+    /// "password", "sso" or "token".
+    pub method: &'static str,
+    /// The terms to accept.
+    pub terms: Terms,
+}
+
+/// The onboarding commands' memory.
+pub struct OnboardingState {
+    deployments: Mutex<HashMap<String, Resolved>>,
+    pending: Mutex<HashMap<String, PendingAccount>>,
+    next_id: AtomicU64,
+    client: ProvisioningClient,
+    /// Where a discovery without a server of its own goes (see [`DISCOVERY_SERVER_ENV`]).
+    pub discovery_server: Option<String>,
+    /// Where trusted provider CA files are written.
+    pub trust_dir: PathBuf,
+}
+
+impl OnboardingState {
+    /// Reads the environment's extra CA and discovery server; `trust_dir` is where providers'
+    /// CA certificates are kept.
+    pub fn new(trust_dir: PathBuf) -> Result<Self, CommandError> {
+        let extra_ca = match std::env::var_os(EXTRA_CA_ENV) {
+            Some(path) if !path.is_empty() => Some(std::fs::read(&path).map_err(|e| {
+                CommandError::new(
+                    "config.invalid",
+                    format!("{EXTRA_CA_ENV}={}: {e}", PathBuf::from(&path).display()),
+                )
+            })?),
+            _ => None,
+        };
+        let discovery_server = std::env::var(DISCOVERY_SERVER_ENV)
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        Ok(Self {
+            deployments: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            client: ProvisioningClient::new(extra_ca.as_deref())?,
+            discovery_server,
+            trust_dir,
+        })
+    }
+
+    /// The HTTPS client for provisioning and discovery.
+    pub fn client(&self) -> &ProvisioningClient {
+        &self.client
+    }
+
+    /// Remembers a deployment and returns the id the UI will send back.
+    pub fn remember(&self, resolved: Resolved) -> String {
+        let id = format!("dep-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        if let Ok(mut map) = self.deployments.lock() {
+            map.insert(id.clone(), resolved);
+        }
+        id
+    }
+
+    /// Replaces what `id` stands for (a token link that turned out to have several accounts).
+    pub fn replace(&self, id: &str, resolved: Resolved) {
+        if let Ok(mut map) = self.deployments.lock() {
+            map.insert(id.to_owned(), resolved);
+        }
+    }
+
+    /// The deployment behind `id`.
+    pub fn deployment(&self, id: &str) -> Result<Resolved, CommandError> {
+        self.deployments
+            .lock()
+            .ok()
+            .and_then(|map| map.get(id).cloned())
+            .ok_or_else(|| {
+                CommandError::new(
+                    "onboarding.deployment_unknown",
+                    "That set-up has expired. Open the link or code again.",
+                )
+            })
+    }
+
+    /// Forgets a deployment once it has been used.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.deployments.lock() {
+            map.remove(id);
+        }
+    }
+
+    /// Keeps an account until its terms are accepted.
+    pub fn park(&self, account_id: String, pending: PendingAccount) {
+        if let Ok(mut map) = self.pending.lock() {
+            map.insert(account_id, pending);
+        }
+    }
+
+    /// The account waiting for its terms, if any.
+    pub fn parked(&self, account_id: &str) -> Option<PendingAccount> {
+        self.pending.lock().ok()?.get(account_id).cloned()
+    }
+
+    /// Every account waiting for its terms, by id.
+    pub fn parked_all(&self) -> Vec<(String, PendingAccount)> {
+        self.pending
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes the account out of the waiting room (terms accepted or declined).
+    pub fn unpark(&self, account_id: &str) -> Option<PendingAccount> {
+        self.pending.lock().ok()?.remove(account_id)
+    }
+}

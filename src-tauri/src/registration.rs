@@ -1,0 +1,82 @@
+//! Bringing a signed-in account to life: its secrets into the keychain, its lines registered
+//! (the first transport that answers), the account saved so it comes back at the next start.
+
+use std::time::Duration;
+
+use sidetone_engine::provisioned::ProvisionedLine;
+use sidetone_sip::{AccountConfig, worth_trying_next};
+use tauri::async_runtime::spawn_blocking;
+
+use crate::accounts::{self, SavedAccount};
+use crate::error::CommandError;
+use crate::onboarding::PendingAccount;
+use crate::state::AppState;
+
+/// How long one transport may take to answer before the next is tried.
+pub const PER_TRANSPORT: Duration = Duration::from_secs(8);
+
+/// Activates every line of `pending`. A line whose server does not answer now is still saved
+/// and left registering (the engine retries with backoff): a softphone set up on a train must
+/// not forget its account. A rejected password or certificate is an error and saves nothing.
+pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), CommandError> {
+    for line in &pending.lines {
+        let Some(first) = line.candidates.first().cloned() else {
+            continue;
+        };
+        if let Some(password) = first.password.clone() {
+            let id = first.id.to_string();
+            spawn_blocking(move || accounts::store_password(&id, &password))
+                .await
+                .map_err(|e| CommandError::internal(e.to_string()))??;
+        }
+        let registered = register_line(state, line).await;
+        let config = match registered {
+            Ok(config) => config,
+            Err(error) => {
+                forget_password(first.id.to_string()).await;
+                return Err(error);
+            }
+        };
+        let mut saved = SavedAccount::from_config(&config, &pending.login_id, &pending.server_host);
+        saved.provider_name = pending.provider_name.clone();
+        saved.method = pending.method.to_owned();
+        saved.display_name = Some(line.display_name.clone());
+        saved.account_number = line.account_number.clone();
+        let store = state.store()?;
+        let mut all = accounts::load_all(&store)?;
+        all.retain(|a| a.id != saved.id);
+        all.push(saved);
+        accounts::save_all(&store, &all)?;
+    }
+    Ok(())
+}
+
+/// Registers the first candidate that answers; when none answers, registers the first one
+/// anyway so the engine keeps trying.
+async fn register_line(
+    state: &AppState,
+    line: &ProvisionedLine,
+) -> Result<AccountConfig, CommandError> {
+    let engine = state.engine.clone();
+    let candidates = line.candidates.clone();
+    let outcome = spawn_blocking(move || engine.register_first_working(candidates, PER_TRANSPORT))
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))?;
+    match outcome {
+        Ok(config) => Ok(config),
+        Err(sidetone_engine::EngineError::Sip(sip)) if worth_trying_next(&sip) => {
+            let first = line
+                .candidates
+                .first()
+                .cloned()
+                .ok_or_else(|| CommandError::internal("a line without transports"))?;
+            state.engine.register(first.clone())?;
+            Ok(first)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn forget_password(account_id: String) {
+    let _ = spawn_blocking(move || accounts::vault().delete_account(&account_id)).await;
+}
