@@ -86,8 +86,22 @@ impl From<&CallRecord> for HistoryRow {
 #[tauri::command]
 pub fn history_query(
     state: State<'_, AppState>,
-    args: HistoryQueryArgs,
+    filter: HistoryFilter,
+    search: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    page: u32,
+    page_size: u32,
 ) -> Result<HistoryPage, CommandError> {
+    // Tauri maps the UI's arguments by name, one parameter each (not one struct).
+    let args = HistoryQueryArgs {
+        filter,
+        search: search.unwrap_or_default(),
+        from,
+        to,
+        page,
+        page_size,
+    };
     if args.page == 0 || args.page > MAX_PAGE_NUMBER {
         return Err(CommandError::new(
             "invalid_input",
