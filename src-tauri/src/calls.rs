@@ -31,6 +31,8 @@ pub struct CallView {
     pub answered_at: Option<i64>,
     /// We put it on hold.
     pub held: bool,
+    /// The far end put us on hold.
+    pub remote_held: bool,
     /// Our microphone is muted.
     pub muted: bool,
     /// Why it ended, when not a normal hang-up.
@@ -56,6 +58,7 @@ impl CallView {
             started_at: now_ms,
             answered_at: None,
             held: false,
+            remote_held: false,
             muted: false,
             end_reason: None,
         }
@@ -134,6 +137,15 @@ impl CallBook {
         let ringing_in =
             is_new && direction == CallDirection::Incoming && matches!(state, CallState::Ringing);
         (snapshot, ringing_in)
+    }
+
+    /// Sets a call's hold state (ours and the far end's); returns the call as it now is.
+    pub fn set_held(&self, call_id: &str, local: bool, remote: bool) -> Option<CallView> {
+        let mut calls = self.calls.lock().ok()?;
+        let call = calls.get_mut(call_id)?;
+        call.held = local;
+        call.remote_held = remote;
+        Some(call.clone())
     }
 
     /// Sets a call's mute flag; returns the call as it now is.

@@ -95,6 +95,9 @@ impl From<sidetone_engine::EngineError> for CommandError {
             sidetone_engine::EngineError::UnknownCall(id) => {
                 Self::new("call.not_found", format!("no call {id}"))
             }
+            error @ sidetone_engine::EngineError::InvalidDtmf(_) => {
+                Self::new("call.invalid_target", error.to_string())
+            }
             other => Self::internal(other.to_string()),
         }
     }

@@ -69,6 +69,16 @@ pub fn forward(app: AppHandle, engine: &EngineHandle) {
                     Ok(event @ EngineEvent::Call { .. }) => {
                         forward_call(&app, &event, &mut call_log);
                     }
+                    Ok(EngineEvent::CallHeld {
+                        call_id,
+                        local,
+                        remote,
+                    }) => {
+                        let calls = &app.state::<AppState>().calls;
+                        if let Some(view) = calls.set_held(&call_id.0, local, remote) {
+                            let _ = app.emit("call_state", view);
+                        }
+                    }
                     Ok(_) => {}
                     // A slow UI missed some events; the next ones still describe the current state.
                     Err(RecvError::Lagged(_)) => {}

@@ -81,6 +81,8 @@ pub fn run() {
             commands::calls::call_decline,
             commands::calls::call_hangup,
             commands::calls::call_mute,
+            commands::calls::call_hold,
+            commands::calls::call_dtmf,
             commands::history::history_query,
             commands::history::history_export,
             commands::history::history_delete,

@@ -20,29 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab, audio  # noqa: E402
-from test_app_manual_login import SHOTS, invoke, wait_for  # noqa: E402
+from app_steps import (  # noqa: E402
+    invoke, onboard_with_link, registered_accounts, snapshot, wait_for)
 
 # Measured 2026-11-23 (debug build, quiet 2-core machine, Opus): the far end heard us 3.22
 # (noise suppression + gain on; 3.49 with no processing), we heard the far end 4.31-4.32.
 FLOORS = {"wb": 2.8}
-
-
-def onboard_with_link(driver, link: str) -> str:
-    """The welcome link's steps through the shell's commands (the UI path has its own test)."""
-    parsed = invoke(driver, "onboarding_parse_input", {"input": link})["ok"]
-    deployment_id = parsed["deployment"]["id"]
-    signed = invoke(driver, "onboarding_sign_in_token",
-                    {"deploymentId": deployment_id, "accountId": None})
-    result = signed["ok"]["result"]
-    if result["termsRequired"]:
-        terms = invoke(driver, "terms_get", {"accountId": result["accountId"]})["ok"]
-        address = {"street": "1 Lab Road", "unit": "", "city": "Testville", "region": "TS",
-                   "postalCode": "12345", "country": "Testland"}
-        accepted = invoke(driver, "terms_accept", {
-            "accountId": result["accountId"], "licenceVersion": terms["licenceVersion"],
-            "emergencyVersion": terms["emergencyVersion"], "emergencyAddress": address})
-        assert "ok" in accepted, accepted
-    return result["accountId"]
 
 
 @pytest.mark.timeout(300)
@@ -66,14 +49,7 @@ def test_a_call_from_the_dial_pad_carries_speech_both_ways(tmp_path):
             try:
                 wait_for(driver, "window.__TAURI_INTERNALS__ !== undefined")
                 account_id = onboard_with_link(driver, link)
-                wait_for(driver, f"""(window.__st = null, window.__TAURI_INTERNALS__
-                    .invoke('accounts_list').then(a => window.__st = a), true)""")
-                for _ in range(100):
-                    listed = invoke(driver, "accounts_list")["ok"]
-                    if listed and listed[0]["registration"] == "registered":
-                        break
-                    time.sleep(0.2)
-                assert listed[0]["registration"] == "registered", listed
+                registered_accounts(driver)
                 driver.refresh()  # the UI picks up the new account as at a restart
 
                 heard = pulse.start_recording("vsink.monitor", tmp_path / "heard.wav")
@@ -82,8 +58,7 @@ def test_a_call_from_the_dial_pad_carries_speech_both_ways(tmp_path):
                 driver.find_element("css selector", "[data-testid=dial-button]").click()
                 wait_for(driver, "document.querySelector('[data-testid=in-call]')"
                                  "?.dataset.state === 'connected'", timeout=20)
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                driver.save_screenshot(str(SHOTS / "desktop-in-call.png"))
+                snapshot(driver, "desktop-in-call")
                 pulse.play_into_mic(ours, wait=False)  # the user talks
                 # The far end hangs up when its message ends.
                 wait_for(driver, "!document.querySelector('[data-testid=in-call]')", timeout=40)

@@ -6,7 +6,6 @@ password ends up in the keychain only, and the spent link cannot be used twice."
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,38 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
-from test_app_manual_login import SHOTS, invoke, wait_for  # noqa: E402
-
-
-def click_button(driver, text: str) -> None:
-    """Clicks the visible button whose text contains `text` (as a person would)."""
-    button = wait_for(driver, f"""[...document.querySelectorAll('button')]
-        .find(b => b.offsetParent !== null && b.innerText.includes({text!r}))""")
-    button.click()
-
-
-def fill_terms(driver) -> None:
-    wait_for(driver, "document.querySelector('[data-testid=terms]')")
-    values = {"street": "1 Lab Road", "city": "Testville", "region": "TS",
-              "postalCode": "12345", "country": "Testland"}
-    for key, value in values.items():
-        driver.find_element("css selector", f"input[id$='-{key}']").send_keys(value)
-    driver.find_element("css selector", "[data-testid=accept-licence]").click()
-    driver.find_element("css selector", "[data-testid=accept-emergency]").click()
-    driver.find_element("css selector", "[data-testid=terms] button[type=submit]").click()
-
-
-def registered_accounts(driver, timeout: float = 60.0) -> list:
-    deadline = time.monotonic() + timeout
-    result: dict = {}
-    while time.monotonic() < deadline:
-        result = invoke(driver, "accounts_list")
-        accounts = result.get("ok") or []
-        if accounts and all(a["registration"] == "registered" for a in accounts):
-            return accounts
-        time.sleep(0.3)
-    body = driver.execute_script("return document.body.innerText")[-700:]
-    raise AssertionError(f"no registered account: {result}; the window shows: {body}")
+from app_steps import (  # noqa: E402
+    click_button, fill_terms, invoke, registered_accounts, snapshot, wait_for)
 
 
 @pytest.mark.timeout(300)
@@ -80,8 +49,7 @@ def test_welcome_link_onboards_registers_and_cannot_be_used_twice():
                 assert account["method"] == "token"
                 assert account["id"].startswith("1001@"), account
                 wait_for(driver, "document.querySelector('[data-testid=phone-screen]')")
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                driver.save_screenshot(str(SHOTS / "desktop-link-registered.png"))
+                snapshot(driver, "desktop-link-registered")
 
                 # The same link again: spent, and said so.
                 result = invoke(driver, "onboarding_parse_input", {"input": link})

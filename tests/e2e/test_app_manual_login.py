@@ -12,31 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
+from app_steps import invoke, registered_accounts, snapshot, wait_for  # noqa: E402
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
-
-SHOTS = Path(__file__).resolve().parents[2] / "ui" / "test-results" / "screens"
-
-
-def wait_for(driver, script: str, timeout: float = 30.0):
-    """Polls a JS expression until it is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {script!r}; body: "
-                         + driver.execute_script("return document.body.innerText")[:400])
-
-
-def invoke(driver, command: str, args: dict | None = None):
-    return driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1] || {})"
-        ".then(v => done({ok: v}), e => done({err: e}));", command, args or {})
-
 
 def manual_login(driver, server: str, login: str, password: str) -> None:
     logo = wait_for(driver, "document.querySelector('[data-testid=logo]')")
@@ -68,17 +46,9 @@ def test_manual_login_registers_and_survives_a_restart_from_the_keychain():
                 driver.find_element("css selector", "input[id$='-password']").clear()
                 driver.find_element("css selector", "input[id$='-password']").send_keys(password)
                 driver.find_element("css selector", "form button[type=submit]").click()
-                accounts = wait_for(
-                    driver,
-                    "window.__st_accounts = null, window.__TAURI_INTERNALS__.invoke('accounts_list')"
-                    ".then(a => window.__st_accounts = a), true")
-                assert accounts
-                listed = wait_for(driver, "window.__st_accounts && window.__st_accounts.length"
-                                          " && window.__st_accounts[0].registration === 'registered'"
-                                          " && window.__st_accounts")
+                listed = registered_accounts(driver)
                 assert listed[0]["loginId"] == user
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                driver.save_screenshot(str(SHOTS / "desktop-registered.png"))
+                snapshot(driver, "desktop-registered")
             finally:
                 driver.quit()
 

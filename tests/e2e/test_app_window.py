@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
+from app_steps import snapshot
 from desktop import app_binary, desktop_session, open_app
-
-SHOTS = Path(__file__).resolve().parents[2] / "ui" / "test-results" / "screens"
 
 
 @pytest.mark.timeout(120)
@@ -39,7 +37,6 @@ def test_window_shows_the_front_end_and_answers_ipc():
                 "window.__TAURI_INTERNALS__.invoke('app_info').then(done, e => done({error: String(e)}));")
             assert info.get("version"), info
             assert info.get("platform") == "linux", info
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(SHOTS / "desktop-window.png"))
+            snapshot(driver, "desktop-window")
         finally:
             driver.quit()

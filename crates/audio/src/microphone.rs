@@ -114,17 +114,10 @@ impl Microphone {
             *slot = to_i16(sample);
         }
         if let Some((processor, reference)) = self.processing.as_mut() {
-            // Everything the speaker queued so far is analysed first: its echo can only be
-            // in this frame or later ones.
-            while reference.slots() >= FRAME_SAMPLES {
-                if let Ok(chunk) = reference.read_chunk(FRAME_SAMPLES) {
-                    let (first, second) = chunk.as_slices();
-                    self.reference_frame[..first.len()].copy_from_slice(first);
-                    self.reference_frame[first.len()..].copy_from_slice(second);
-                    chunk.commit_all();
-                    processor.analyze_speaker_frame(&self.reference_frame);
-                }
-            }
+            // Everything the speaker queued so far goes to the processor first: its echo can
+            // only be in this frame or later ones. The processor analyses it in step with
+            // the microphone frames.
+            drain_reference(processor, reference, &mut self.reference_frame);
             // Processed even while muted, so the canceller stays adapted when unmuting.
             processor.process_microphone_frame(out);
         }
@@ -175,11 +168,15 @@ impl Microphone {
                 chunk.commit_all();
                 self.dropped
                     .fetch_add((available - keep) as u64, Ordering::Relaxed);
+                let at_our_rate = (available - keep) as u64 * u64::from(SAMPLE_RATE)
+                    / u64::from(self.device_rate);
+                self.skip_speaker_audio(at_our_rate as usize);
             }
             // What was converted earlier is older still.
             let stale =
                 self.pending.len() as u64 * u64::from(self.device_rate) / u64::from(SAMPLE_RATE);
             self.dropped.fetch_add(stale, Ordering::Relaxed);
+            self.skip_speaker_audio(self.pending.len());
             self.pending.clear();
         }
         let available = self.consumer.slots();
@@ -210,6 +207,35 @@ impl Microphone {
             let at_device_rate =
                 stale as u64 * u64::from(self.device_rate) / u64::from(SAMPLE_RATE);
             self.dropped.fetch_add(at_device_rate, Ordering::Relaxed);
+            self.skip_speaker_audio(stale);
+        }
+    }
+
+    /// The echo canceller forgets as much speaker audio as the microphone skipped (`samples`
+    /// at 48 kHz), so the two streams it compares stay in step. The speaker audio queued so
+    /// far is taken in first: it is what the skipped audio was heard with.
+    fn skip_speaker_audio(&mut self, samples: usize) {
+        if let Some((processor, reference)) = self.processing.as_mut() {
+            drain_reference(processor, reference, &mut self.reference_frame);
+            processor.skip_speaker_audio(samples);
+        }
+    }
+}
+
+/// Hands every whole frame the speaker queued in `reference` to `processor`.
+fn drain_reference(
+    processor: &mut VoiceProcessor,
+    reference: &mut Consumer<i16>,
+    frame: &mut [i16],
+) {
+    let n = frame.len();
+    while reference.slots() >= n {
+        if let Ok(chunk) = reference.read_chunk(n) {
+            let (first, second) = chunk.as_slices();
+            frame[..first.len()].copy_from_slice(first);
+            frame[first.len()..].copy_from_slice(second);
+            chunk.commit_all();
+            processor.analyze_speaker_frame(frame);
         }
     }
 }

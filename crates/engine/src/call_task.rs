@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sidetone_audio::{CallAudio, DeviceChoice, ProcessingConfig, WavSink, WavSource};
-use sidetone_media::offer_answer::{self, LocalMedia};
+use sidetone_media::offer_answer::{self, LocalMedia, LocalSdp};
 use sidetone_media::session::{FRAME, FRAME_SAMPLES};
-use sidetone_media::{CodecKind, Direction, MediaSession, Negotiated};
-use sidetone_sip::{AccountId, Call, CallAgent, CallDirection, CallId, CallState, EndReason};
+use sidetone_media::{CodecKind, Direction, HoldState, MediaSession, Negotiated};
+use sidetone_sip::{
+    AccountId, Call, CallAgent, CallDirection, CallId, CallState, EndReason, SessionUpdate,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 
@@ -22,8 +24,10 @@ use crate::EngineEvent;
 
 /// The voice processing on a call's microphone. Echo cancellation is off for now: measured in
 /// tests/e2e/test_app_call.py, sonora's AEC3 attenuates the user's own speech whenever the far
-/// end talks, even with no echo path (PESQ-WB of what the far end hears: 1.1 with it, 3.2
-/// without; 3.5 with no processing at all). Noise suppression and gain cost 0.3 and stay.
+/// end talks, even with no echo path (PESQ-WB of what the far end hears: 1.1 with it, 1.4
+/// after the faster no-echo detector and render/capture pacing in sidetone-audio, 3.2
+/// without; 3.5 with no processing at all). The rest is AEC3's start-up suppression, whose
+/// settings sonora 0.2 does not expose. Noise suppression and gain cost 0.3 and stay.
 const CALL_PROCESSING: ProcessingConfig = ProcessingConfig {
     echo_cancellation: false,
     noise_suppression: true,
@@ -67,6 +71,10 @@ pub(crate) enum CallCommand {
     /// Stop (true) or resume (false) sending our voice; silence is sent meanwhile, so the
     /// far end's jitter buffer and any NAT binding stay alive.
     Mute(bool),
+    /// Put the far end on hold (true) or resume (false): a re-INVITE.
+    Hold(bool),
+    /// Send these DTMF digits (already checked) as RFC 4733 events.
+    Dtmf(String),
 }
 
 /// Calls in progress, by id: how the handle reaches a call's task.
@@ -145,7 +153,8 @@ pub(crate) async fn run_outgoing(
             return;
         }
     };
-    let offer = offer_answer::create_offer(&local, random());
+    let mut sdp = LocalSdp::new(random());
+    let offer = sdp.offer(&local);
     let call = match agent.dial(&context.call_id, &target, offer) {
         Ok(call) => call,
         Err(e) => {
@@ -154,7 +163,7 @@ pub(crate) async fn run_outgoing(
             return;
         }
     };
-    drive(call, context, socket, local, Some(io), commands).await;
+    drive(call, context, socket, local, sdp, Some(io), commands).await;
 }
 
 /// Runs an incoming call: rings, then waits for the user's answer, decline or hangup.
@@ -181,7 +190,16 @@ pub(crate) async fn run_incoming(
     if let Err(e) = call.ring() {
         tracing::debug!(error = %e, "could not send 180");
     }
-    drive(call, context, socket, local, None, commands).await;
+    drive(
+        call,
+        context,
+        socket,
+        local,
+        LocalSdp::new(random()),
+        None,
+        commands,
+    )
+    .await;
 }
 
 async fn bind_rtp(agent: &CallAgent) -> std::io::Result<UdpSocket> {
@@ -240,6 +258,18 @@ struct MediaRunner {
 }
 
 impl MediaRunner {
+    /// Takes what a re-INVITE agreed and who holds whom now: the stream goes on with the new
+    /// direction (and address or codec, if they changed).
+    fn renegotiated(&mut self, negotiated: Negotiated, hold: HoldState) -> Result<(), String> {
+        if negotiated.remote != self.session.negotiated().remote {
+            // A new address in the SDP: send there until its stream arrives.
+            self.remote = negotiated.remote;
+            self.latched = false;
+        }
+        self.sends = hold.sends_voice(negotiated.direction);
+        self.session.update(negotiated).map_err(|e| e.to_string())
+    }
+
     fn start(negotiated: Negotiated, io: MediaIo) -> Result<Self, String> {
         let MediaIo {
             source,
@@ -261,7 +291,10 @@ impl MediaRunner {
     }
 
     async fn tick(&mut self, socket: &UdpSocket) {
-        if self.sends {
+        if !self.sends {
+            // Keep the RTP clock in step with real time for when sending resumes.
+            self.session.skip_frame();
+        } else {
             // The source keeps running while muted, so unmuting resumes in step with it.
             let wav = self.source.as_mut().and_then(WavSource::next_frame);
             let spoken = match self.device.as_mut() {
@@ -319,11 +352,61 @@ impl MediaRunner {
     }
 }
 
+/// A call's hold state and the re-INVITE that changes it.
+#[derive(Debug, Default)]
+struct Hold {
+    state: HoldState,
+    /// What the user asked for last, not yet offered (another offer/answer was open).
+    wanted: Option<bool>,
+    /// The state our re-offer in flight asks for, with the media we offered.
+    offered: Option<(HoldState, LocalMedia)>,
+}
+
+impl Hold {
+    /// Sends the re-offer the user's last request needs, when none is open.
+    fn offer_if_wanted(
+        &mut self,
+        call: &mut Call,
+        local: &LocalMedia,
+        sdp: &mut LocalSdp,
+        runner: &mut MediaRunner,
+    ) {
+        let Some(wanted) = self.wanted else { return };
+        if call.offer_pending() || self.offered.is_some() {
+            return;
+        }
+        self.wanted = None;
+        if wanted == self.state.local {
+            return;
+        }
+        let next = HoldState {
+            local: wanted,
+            ..self.state
+        };
+        let offer_local = LocalMedia {
+            direction: next.offer_direction(),
+            ..local.clone()
+        };
+        match call.send_offer(sdp.offer(&offer_local)) {
+            Ok(()) => {
+                if wanted {
+                    // Silence at once; resuming waits for the far end's answer.
+                    runner.sends = false;
+                }
+                self.offered = Some((next, offer_local));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot send the re-INVITE"),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     mut call: Call,
     context: CallContext,
     socket: UdpSocket,
-    local: LocalMedia,
+    mut local: LocalMedia,
+    mut sdp: LocalSdp,
     mut outgoing_io: Option<MediaIo>,
     mut commands: mpsc::UnboundedReceiver<CallCommand>,
 ) {
@@ -333,11 +416,21 @@ async fn drive(
     let mut clock = tokio::time::interval(FRAME);
     let mut buf = vec![0u8; 2048];
     let mut commands_open = true;
+    let mut hold = Hold::default();
     loop {
         let media_on = runner.is_some();
         tokio::select! {
             event = call.next_event() => {
                 let Some(event) = event else { break };
+                if let Some(update) = event.update {
+                    if let Some(runner) = runner.as_mut() {
+                        session_update(&mut call, &context, update, &mut hold, &local, &mut sdp, runner).await;
+                        hold.offer_if_wanted(&mut call, &local, &mut sdp, runner);
+                    } else if matches!(update, SessionUpdate::RemoteOffer { .. }) {
+                        let _ = call.refuse_offer().await;
+                    }
+                    continue;
+                }
                 let ended = matches!(event.state, CallState::Ended { .. });
                 if direction == CallDirection::Outgoing
                     && event.state == CallState::Established
@@ -373,8 +466,8 @@ async fn drive(
             command = commands.recv(), if commands_open => match command {
                 Some(CallCommand::Answer(media)) if direction == CallDirection::Incoming && runner.is_none() => {
                     let offer = call.remote_offer().unwrap_or_default().to_owned();
-                    let local = LocalMedia { codecs: media.codecs(), ..local.clone() };
-                    let answered = offer_answer::create_answer(&local, &offer, random());
+                    local.codecs = media.codecs();
+                    let answered = sdp.answer(&local, &offer);
                     match answered {
                         Ok((answer, agreed)) => match MediaIo::open(&media).and_then(|io| MediaRunner::start(agreed, io)) {
                             Ok(started) => {
@@ -408,6 +501,22 @@ async fn drive(
                         }
                     }
                 }
+                Some(CallCommand::Hold(on)) => match runner.as_mut() {
+                    Some(runner) => {
+                        hold.wanted = Some(on);
+                        hold.offer_if_wanted(&mut call, &local, &mut sdp, runner);
+                    }
+                    None => tracing::info!("hold ignored: the call is not established"),
+                },
+                Some(CallCommand::Dtmf(digits)) => match runner.as_mut() {
+                    Some(runner) if runner.sends => {
+                        if let Err(e) = runner.session.queue_dtmf(&digits) {
+                            tracing::warn!(error = %e, "cannot send DTMF");
+                        }
+                    }
+                    Some(_) => tracing::warn!("DTMF not sent: the call is on hold"),
+                    None => tracing::warn!("DTMF not sent: the call is not established"),
+                },
                 Some(CallCommand::Hangup) => {
                     if let Err(e) = call.hangup().await {
                         tracing::debug!(error = %e, "hangup failed");
@@ -427,6 +536,12 @@ async fn drive(
             received = socket.recv_from(&mut buf), if media_on => {
                 if let (Ok((len, from)), Some(runner)) = (received, runner.as_mut()) {
                     runner.receive(&buf[..len], from);
+                    while let Some(digit) = runner.session.poll_dtmf() {
+                        let _ = context.events.send(EngineEvent::Dtmf {
+                            call_id: context.call_id.clone(),
+                            digit,
+                        });
+                    }
                 }
             }
         }
@@ -434,6 +549,103 @@ async fn drive(
     if let Some(runner) = runner {
         runner.finish(&context);
     }
+}
+
+/// One mid-call offer/answer step: the far end's re-offer (answered here, at once) or the
+/// outcome of ours. Media follows what was agreed; users hear of hold changes.
+#[allow(clippy::too_many_arguments)]
+async fn session_update(
+    call: &mut Call,
+    context: &CallContext,
+    update: SessionUpdate,
+    hold: &mut Hold,
+    local: &LocalMedia,
+    sdp: &mut LocalSdp,
+    runner: &mut MediaRunner,
+) {
+    let before = hold.state;
+    match update {
+        SessionUpdate::RemoteOffer { sdp: offer } if offer.trim().is_empty() => {
+            // An offerless re-INVITE (a session refresh): offer what we have now. The answer
+            // in its ACK is not applied (our media stays as agreed before).
+            let ours = LocalMedia {
+                direction: hold.state.offer_direction(),
+                ..local.clone()
+            };
+            if let Err(e) = call.answer_offer(sdp.offer(&ours)).await {
+                tracing::warn!(error = %e, "cannot answer the re-INVITE");
+            }
+        }
+        SessionUpdate::RemoteOffer { sdp: offer } => {
+            let agreed = offer_answer::remote_direction(&offer).and_then(|offered| {
+                let next = hold.state.after_remote_offer(offered);
+                let ours = LocalMedia {
+                    direction: next.answer_preference(),
+                    ..local.clone()
+                };
+                sdp.answer(&ours, &offer).map(|answer| (next, answer))
+            });
+            match agreed {
+                Ok((next, (answer, negotiated))) => {
+                    if let Err(e) = call.answer_offer(answer).await {
+                        tracing::warn!(error = %e, "cannot answer the re-INVITE");
+                        return;
+                    }
+                    hold.state = next;
+                    if let Err(e) = runner.renegotiated(negotiated, next) {
+                        tracing::warn!(error = %e, "cannot follow the new session");
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "refusing the far end's re-offer");
+                    let _ = call.refuse_offer().await;
+                }
+            }
+        }
+        SessionUpdate::Answered { sdp: answer } => {
+            let Some((next, offered)) = hold.offered.take() else {
+                return;
+            };
+            match offer_answer::accept_answer(&offered, &answer) {
+                Ok(negotiated) => {
+                    hold.state = next;
+                    if let Err(e) = runner.renegotiated(negotiated, next) {
+                        tracing::warn!(error = %e, "cannot follow the new session");
+                    }
+                }
+                Err(e) => {
+                    // The far end accepted an offer it answered badly; keep what we had
+                    // (its re-INVITE transaction is over: nothing to refuse).
+                    tracing::warn!(error = %e, "unusable answer to our re-INVITE");
+                    runner.sends = hold
+                        .state
+                        .sends_voice(runner.session.negotiated().direction);
+                }
+            }
+        }
+        SessionUpdate::Refused { status } => {
+            tracing::warn!(status, "the far end refused our re-INVITE");
+            hold.offered = None;
+            runner.sends = hold
+                .state
+                .sends_voice(runner.session.negotiated().direction);
+            // Tell users the state stayed as it was (their request did not take).
+            emit_hold(context, hold.state);
+            return;
+        }
+        _ => {}
+    }
+    if hold.state != before {
+        emit_hold(context, hold.state);
+    }
+}
+
+fn emit_hold(context: &CallContext, state: HoldState) {
+    let _ = context.events.send(EngineEvent::CallHeld {
+        call_id: context.call_id.clone(),
+        local: state.local,
+        remote: state.remote,
+    });
 }
 
 fn media_started(context: &CallContext, socket: &UdpSocket, runner: &MediaRunner) {

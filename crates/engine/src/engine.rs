@@ -159,6 +159,25 @@ impl EngineHandle {
         self.call_command(call_id, CallCommand::Mute(muted))
     }
 
+    /// Puts an established call on hold (`true`) or resumes it (`false`): a re-INVITE whose
+    /// SDP says `sendonly` (`inactive` if the far end holds us already) or, to resume,
+    /// `sendrecv` (`recvonly` while the far end still holds us), RFC 3264 §8.4. Our voice
+    /// stops at once on hold and comes back when the far end accepts the resume. The result
+    /// arrives as [`EngineEvent::CallHeld`]; a request made while another re-INVITE is out
+    /// is sent after it, and a 491 (glare) is retried after RFC 3261 §14.1's random wait.
+    pub fn hold(&self, call_id: &CallId, hold: bool) -> Result<(), EngineError> {
+        self.call_command(call_id, CallCommand::Hold(hold))
+    }
+
+    /// Sends DTMF `digits` (`0`-`9`, `*`, `#`, `A`-`D`) on an established call as RFC 4733
+    /// telephone-events: per digit a 100 ms event (three end packets) in place of voice,
+    /// 60 ms apart. Invalid digits fail here with [`EngineError::InvalidDtmf`]; a call that
+    /// agreed no telephone-event type, or is on hold, sends nothing (logged).
+    pub fn dtmf(&self, call_id: &CallId, digits: &str) -> Result<(), EngineError> {
+        sidetone_media::dtmf::parse_digits(digits).map_err(EngineError::InvalidDtmf)?;
+        self.call_command(call_id, CallCommand::Dtmf(digits.to_owned()))
+    }
+
     /// Refuses a ringing incoming call (603 Decline).
     pub fn decline(&self, call_id: &CallId) -> Result<(), EngineError> {
         self.call_command(call_id, CallCommand::Decline)

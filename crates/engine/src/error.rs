@@ -15,6 +15,9 @@ pub enum EngineError {
     /// The caller: no call with this id is in progress.
     #[error("no such call: {0}")]
     UnknownCall(CallId),
+    /// The caller: DTMF digits other than `0`-`9`, `*`, `#`, `A`-`D` (or none at all).
+    #[error("{0}")]
+    InvalidDtmf(sidetone_media::MediaError),
     /// Signalling failed; the inner error says whose fault.
     #[error(transparent)]
     Sip(#[from] SipError),
@@ -27,6 +30,7 @@ impl EngineError {
             EngineError::Runtime(_) => "engine.runtime",
             EngineError::Stopped => "engine.stopped",
             EngineError::UnknownCall(_) => "engine.unknown_call",
+            EngineError::InvalidDtmf(_) => "engine.invalid_dtmf",
             EngineError::Sip(e) => e.code(),
         }
     }

@@ -47,6 +47,26 @@ pub enum EngineEvent {
         /// The far end's RTP address.
         remote_rtp: SocketAddr,
     },
+    /// A call's hold state changed: we put the far end on hold or resumed it
+    /// ([`crate::EngineHandle::hold`]; reported once the far end accepted the re-INVITE), or
+    /// the far end held or resumed us (its re-INVITE, answered at once). Both flags are the
+    /// whole state after the change; voice flows both ways only when both are false.
+    CallHeld {
+        /// Which call.
+        call_id: CallId,
+        /// We hold the far end: our voice is not sent, and it sends nothing to us.
+        local: bool,
+        /// The far end holds us: we send nothing (it may play music on hold to us).
+        remote: bool,
+    },
+    /// The far end sent a DTMF digit (an RFC 4733 telephone-event), reported once per
+    /// key press when the event ends.
+    Dtmf {
+        /// Which call.
+        call_id: CallId,
+        /// `0`-`9`, `*`, `#` or `A`-`D`.
+        digit: char,
+    },
     /// A call's media counters, once, when the call ends.
     CallStats {
         /// Which call.

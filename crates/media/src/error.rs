@@ -13,4 +13,14 @@ pub enum MediaError {
     /// Our side: a codec (libopus) or resampler could not be created or failed.
     #[error("codec error: {0}")]
     Codec(String),
+    /// The caller: a DTMF string with a character that is no digit (`None`: it was empty).
+    #[error("{}", match .0 {
+        Some(c) => format!("invalid DTMF digit {c:?}: use 0-9, *, #, A-D"),
+        None => "no DTMF digits given: use 0-9, *, #, A-D".to_owned(),
+    })]
+    InvalidDtmfDigit(Option<char>),
+    /// Both ends: no telephone-event payload type was agreed, so RFC 4733 DTMF cannot be
+    /// sent on this call.
+    #[error("the call has no telephone-event (RFC 4733) payload type")]
+    DtmfNotNegotiated,
 }

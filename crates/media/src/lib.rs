@@ -5,7 +5,9 @@
 //! play or send; sockets, clocks and threads live in the engine and the audio crate.
 
 pub mod codec;
+pub mod dtmf;
 mod error;
+pub mod hold;
 pub mod jitter;
 pub mod offer_answer;
 pub mod rtp_seq;
@@ -13,5 +15,6 @@ pub mod session;
 
 pub use codec::CodecKind;
 pub use error::MediaError;
+pub use hold::HoldState;
 pub use offer_answer::{Direction, LocalMedia, Negotiated};
 pub use session::{MediaSession, MediaStats};

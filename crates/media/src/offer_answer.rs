@@ -16,6 +16,10 @@ use sdp::description::session::{Origin, TimeDescription, Timing};
 use crate::MediaError;
 use crate::codec::CodecKind;
 
+mod version;
+
+pub use version::LocalSdp;
+
 /// Payload type of telephone-event/48000 in our offers.
 const TELEPHONE_EVENT_48K: u8 = 101;
 /// Payload type of telephone-event/8000 in our offers.
@@ -106,8 +110,13 @@ pub struct Negotiated {
     pub direction: Direction,
 }
 
-/// Writes our offer.
+/// Writes our offer (origin version = `session_id`; see [`LocalSdp`] for later versions).
 pub fn create_offer(local: &LocalMedia, session_id: u64) -> String {
+    offer_at(local, session_id, session_id)
+}
+
+/// Writes an offer with the given `o=` session id and version.
+fn offer_at(local: &LocalMedia, session_id: u64, version: u64) -> String {
     let mut media = audio_media(local.port);
     for codec in &local.codecs {
         media = with_codec(media, *codec, codec.default_payload_type());
@@ -132,7 +141,7 @@ pub fn create_offer(local: &LocalMedia, session_id: u64) -> String {
             "0-16".into(),
         );
     }
-    finish(local, session_id, media).marshal()
+    finish(local, session_id, version, media).marshal()
 }
 
 /// Answers a far end's offer: returns our answer and what was agreed. Errs with
@@ -141,6 +150,16 @@ pub fn create_answer(
     local: &LocalMedia,
     offer: &str,
     session_id: u64,
+) -> Result<(String, Negotiated), MediaError> {
+    answer_at(local, offer, session_id, session_id)
+}
+
+/// Answers with the given `o=` session id and version.
+fn answer_at(
+    local: &LocalMedia,
+    offer: &str,
+    session_id: u64,
+    version: u64,
 ) -> Result<(String, Negotiated), MediaError> {
     let remote = parse(offer)?;
     let audio = RemoteAudio::find(&remote)?;
@@ -166,7 +185,7 @@ pub fn create_answer(
         direction,
         ..local.clone()
     };
-    let answer = finish(&answer_local, session_id, media).marshal();
+    let answer = finish(&answer_local, session_id, version, media).marshal();
     Ok((
         answer,
         Negotiated {
@@ -197,6 +216,14 @@ pub fn accept_answer(local: &LocalMedia, answer: &str) -> Result<Negotiated, Med
         remote: audio.remote,
         direction: answer_direction(local.direction, audio.direction),
     })
+}
+
+/// The direction the far end wrote for its audio stream (an offer or an answer). A
+/// connection address of `0.0.0.0` is the pre-RFC 3264 way to say "do not send to me"
+/// (RFC 3264 §8.4): it counts as not receiving.
+pub fn remote_direction(sdp: &str) -> Result<Direction, MediaError> {
+    let remote = parse(sdp)?;
+    Ok(RemoteAudio::find(&remote)?.direction)
 }
 
 /// Our direction given what we want and what the far end wrote.
@@ -253,9 +280,15 @@ impl RemoteAudio {
         let ip: IpAddr = connection.address.parse().map_err(|_| {
             MediaError::BadRemoteSdp(format!("unsupported address {}", connection.address))
         })?;
-        let direction = direction_of(&media.attributes)
+        let mut direction = direction_of(&media.attributes)
             .or_else(|| direction_of(&session.attributes))
             .unwrap_or_default();
+        if ip.is_unspecified() {
+            direction = match direction {
+                Direction::SendRecv | Direction::SendOnly => Direction::SendOnly,
+                Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
+            };
+        }
         let mut codecs = Vec::new();
         let mut events = Vec::new();
         for format in &media.media_name.formats {
@@ -353,7 +386,12 @@ fn with_codec(media: MediaDescription, codec: CodecKind, pt: u8) -> MediaDescrip
     )
 }
 
-fn finish(local: &LocalMedia, session_id: u64, media: MediaDescription) -> SessionDescription {
+fn finish(
+    local: &LocalMedia,
+    session_id: u64,
+    version: u64,
+    media: MediaDescription,
+) -> SessionDescription {
     let address_type = if local.address.is_ipv4() {
         "IP4"
     } else {
@@ -367,7 +405,7 @@ fn finish(local: &LocalMedia, session_id: u64, media: MediaDescription) -> Sessi
         origin: Origin {
             username: "-".into(),
             session_id,
-            session_version: session_id,
+            session_version: version,
             network_type: "IN".into(),
             address_type: address_type.into(),
             unicast_address: local.address.to_string(),

@@ -10,6 +10,7 @@ use webrtc_util::marshal::{Marshal, Unmarshal};
 
 use crate::MediaError;
 use crate::codec::{CodecKind, g711};
+use crate::dtmf::{DtmfFrame, DtmfReceiver, DtmfSender};
 use crate::jitter::{JitterBuffer, JitterConfig, Packet, Playout};
 use crate::offer_answer::Negotiated;
 
@@ -57,6 +58,15 @@ pub struct MediaSession {
     sent_first: bool,
     remote_ssrc: Option<u32>,
     stats: MediaStats,
+    /// RFC 4733 events to send, when a telephone-event payload type was agreed.
+    dtmf_out: Option<DtmfSender>,
+    /// The RTP timestamp every packet of the event being sent repeats.
+    dtmf_timestamp: u32,
+    /// The next voice packet starts a talk spurt (after an event: RFC 4733 §2.6).
+    talkspurt: bool,
+    dtmf_in: DtmfReceiver,
+    /// Digits received and not yet taken by [`MediaSession::poll_dtmf`].
+    heard: std::collections::VecDeque<char>,
 }
 
 impl std::fmt::Debug for MediaSession {
@@ -88,8 +98,57 @@ impl MediaSession {
             sent_first: false,
             remote_ssrc: None,
             stats: MediaStats::default(),
+            dtmf_out: dtmf_sender(&negotiated),
+            dtmf_timestamp: 0,
+            talkspurt: false,
+            dtmf_in: DtmfReceiver::new(),
+            heard: std::collections::VecDeque::new(),
             negotiated,
         })
+    }
+
+    /// Takes what a later offer/answer (a re-INVITE: hold, resume, a new address) agreed.
+    /// The stream goes on (same SSRC, sequence and timestamp); the codec is rebuilt only if
+    /// it changed, and queued DTMF is dropped if the telephone-event type went away.
+    pub fn update(&mut self, negotiated: Negotiated) -> Result<(), MediaError> {
+        if negotiated.codec != self.negotiated.codec {
+            self.encoder = Encoder::new(negotiated.codec)?;
+            self.decoder = Decoder::new(negotiated.codec)?;
+            self.jitter = JitterBuffer::new(JitterConfig {
+                clock_rate: negotiated.codec.clock_rate(),
+                ..JitterConfig::default()
+            });
+            self.remote_ssrc = None;
+        }
+        let same_events = negotiated.codec == self.negotiated.codec
+            && negotiated.telephone_event == self.negotiated.telephone_event;
+        if !same_events {
+            self.dtmf_out = dtmf_sender(&negotiated);
+        }
+        self.negotiated = negotiated;
+        Ok(())
+    }
+
+    /// Queues DTMF digits (`0`-`9`, `*`, `#`, `A`-`D`) to send as RFC 4733 events, after
+    /// any still going out. Each takes the place of voice for 140 ms (a 100 ms tone and its
+    /// three end packets), with 20 ms of voice between digits; see [`crate::dtmf`].
+    pub fn queue_dtmf(&mut self, digits: &str) -> Result<(), MediaError> {
+        let events = crate::dtmf::parse_digits(digits)?;
+        self.dtmf_out
+            .as_mut()
+            .ok_or(MediaError::DtmfNotNegotiated)?
+            .queue(&events);
+        Ok(())
+    }
+
+    /// True while DTMF digits are being sent or wait to be.
+    pub fn dtmf_pending(&self) -> bool {
+        self.dtmf_out.as_ref().is_some_and(DtmfSender::is_busy)
+    }
+
+    /// The next DTMF digit received from the far end, oldest first.
+    pub fn poll_dtmf(&mut self) -> Option<char> {
+        self.heard.pop_front()
     }
 
     /// What offer/answer agreed.
@@ -110,16 +169,41 @@ impl MediaSession {
 
     /// Encodes one 20 ms frame ([`FRAME_SAMPLES`] samples at 48 kHz, mono) into an RTP
     /// datagram to send.
+    ///
+    /// While a DTMF event is being sent (see [`MediaSession::queue_dtmf`]) the frame is not
+    /// encoded: the datagram carries the event instead, so the voice pauses.
     pub fn send_frame(&mut self, pcm: &[i16]) -> Result<Vec<u8>, MediaError> {
-        let payload = self.encoder.encode(pcm)?;
+        let event = match (self.dtmf_out.as_mut(), self.negotiated.telephone_event) {
+            (Some(sender), Some(pt)) => match sender.next_frame() {
+                DtmfFrame::Event { payload, first } => Some((pt, payload, first)),
+                DtmfFrame::Voice => None,
+            },
+            _ => None,
+        };
+        let (payload_type, marker, timestamp, payload) = match event {
+            Some((pt, payload, first)) => {
+                if first {
+                    self.dtmf_timestamp = self.timestamp;
+                }
+                self.talkspurt = true;
+                (pt, first, self.dtmf_timestamp, payload.to_bytes().to_vec())
+            }
+            None => {
+                // The first packet of the stream starts a talk spurt (RFC 3551 §4.1), and so
+                // does the first after an event.
+                let marker = !self.sent_first || self.talkspurt;
+                self.talkspurt = false;
+                let voice = self.encoder.encode(pcm)?;
+                (self.negotiated.payload_type, marker, self.timestamp, voice)
+            }
+        };
         let packet = rtp::packet::Packet {
             header: rtp::header::Header {
                 version: 2,
-                // The first packet of the stream starts a talk spurt (RFC 3551 §4.1).
-                marker: !self.sent_first,
-                payload_type: self.negotiated.payload_type,
+                marker,
+                payload_type,
                 sequence_number: self.seq,
-                timestamp: self.timestamp,
+                timestamp,
                 ssrc: self.ssrc,
                 ..rtp::header::Header::default()
             },
@@ -137,9 +221,24 @@ impl MediaSession {
         Ok(datagram.to_vec())
     }
 
+    /// Lets one frame period pass without sending (on hold, or the far end does not receive):
+    /// the RTP clock keeps pace with real time (RFC 3550 §5.1), so the next packet's
+    /// timestamp shows the gap, and it starts a talk spurt. Queued DTMF is dropped: a digit
+    /// typed on hold must not go out when the call resumes.
+    pub fn skip_frame(&mut self) {
+        self.timestamp = self
+            .timestamp
+            .wrapping_add(self.negotiated.codec.clock_rate() / 50);
+        self.talkspurt = true;
+        if self.dtmf_out.as_ref().is_some_and(DtmfSender::is_busy) {
+            self.dtmf_out = dtmf_sender(&self.negotiated);
+        }
+    }
+
     /// Takes one datagram that arrived at `now`. Returns true when it was RTP of our
     /// stream (so the engine may latch the far end's address: symmetric RTP, RFC 4961).
-    /// Anything else — garbage, RTCP, telephone-event, other payload types — is ignored.
+    /// Telephone-events of the agreed type are decoded (see [`MediaSession::poll_dtmf`]);
+    /// anything else — garbage, RTCP, other payload types — is ignored.
     pub fn receive(&mut self, datagram: &[u8], now: Instant) -> bool {
         let mut buf = datagram;
         let Ok(packet) = rtp::packet::Packet::unmarshal(&mut buf) else {
@@ -147,6 +246,11 @@ impl MediaSession {
             return false;
         };
         let header = &packet.header;
+        if header.version == 2 && Some(header.payload_type) == self.negotiated.telephone_event {
+            let digits = self.dtmf_in.receive(header.timestamp, &packet.payload);
+            self.heard.extend(digits);
+            return true;
+        }
         if header.version != 2 || header.payload_type != self.negotiated.payload_type {
             self.stats.packets_ignored += 1;
             return false;
@@ -183,6 +287,14 @@ impl MediaSession {
         }
         self.decoder.decode(playout)
     }
+}
+
+/// A DTMF sender when a telephone-event type was agreed (it shares the codec's clock:
+/// offer/answer only pairs them at the same rate).
+fn dtmf_sender(negotiated: &Negotiated) -> Option<DtmfSender> {
+    negotiated
+        .telephone_event
+        .map(|_| DtmfSender::new(negotiated.codec.clock_rate()))
 }
 
 /// Converts 20 ms frames between two rates with rubato's FFT resampler.

@@ -19,7 +19,9 @@ mod stack;
 mod transport;
 
 pub use account::{AccountConfig, AccountId, OutboundProxy, Password, SipUri};
-pub use call::{CallDirection, CallEvent, CallId, CallInput, CallMachine, CallState, EndReason};
+pub use call::{
+    CallDirection, CallEvent, CallId, CallInput, CallMachine, CallState, EndReason, SessionUpdate,
+};
 pub use error::SipError;
 pub use manual::{manual_account_candidates, worth_trying_next};
 pub use registration::{

@@ -141,6 +141,26 @@ pub fn call_mute(
     Ok(())
 }
 
+/// Puts a call on hold or resumes it (re-INVITE); the new state arrives as `call_state`.
+#[tauri::command]
+pub fn call_hold(
+    state: State<'_, AppState>,
+    call_id: String,
+    hold: bool,
+) -> Result<(), CommandError> {
+    Ok(state.engine.hold(&CallId(call_id), hold)?)
+}
+
+/// Sends DTMF digits (`0-9*#`, RFC 4733) on a call.
+#[tauri::command]
+pub fn call_dtmf(
+    state: State<'_, AppState>,
+    call_id: String,
+    digits: String,
+) -> Result<(), CommandError> {
+    Ok(state.engine.dtmf(&CallId(call_id), &digits)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::dial_target;

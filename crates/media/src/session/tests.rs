@@ -92,3 +92,121 @@ fn losses_are_concealed_not_silenced() {
         assert!(level > 3000.0, "{codec}: RMS {level} with 10 % loss");
     }
 }
+
+fn with_events(codec: CodecKind, pt: u8) -> Negotiated {
+    Negotiated {
+        telephone_event: Some(pt),
+        ..negotiated(codec)
+    }
+}
+
+fn header(datagram: &[u8]) -> rtp::packet::Packet {
+    let mut buf = datagram;
+    rtp::packet::Packet::unmarshal(&mut buf).unwrap()
+}
+
+#[test]
+fn dtmf_replaces_voice_with_rfc_4733_events_and_the_far_end_decodes_them() {
+    let mut tx = MediaSession::new(with_events(CodecKind::Pcmu, 101), 7 << 32).unwrap();
+    let mut rx = MediaSession::new(with_events(CodecKind::Pcmu, 101), 99).unwrap();
+    let now = Instant::now();
+    // A voice packet first, so the event's timestamp is mid-stream.
+    let voice = header(&tx.send_frame(&tone(0)).unwrap());
+    assert!(voice.header.marker);
+    tx.queue_dtmf("1#").unwrap();
+    assert!(tx.dtmf_pending());
+    let mut packets = Vec::new();
+    for frame in 1..=17 {
+        let datagram = tx.send_frame(&tone(frame)).unwrap();
+        assert!(rx.receive(&datagram, now));
+        packets.push(header(&datagram));
+    }
+    assert!(!tx.dtmf_pending());
+    let kinds: Vec<(u8, bool)> = packets
+        .iter()
+        .map(|p| (p.header.payload_type, p.header.marker))
+        .collect();
+    let event = |marker| (101, marker);
+    let speech = |marker| (0, marker);
+    assert_eq!(
+        kinds,
+        [
+            event(true),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            speech(true),
+            event(true),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            event(false),
+            speech(true),
+            speech(false),
+        ]
+    );
+    // One timestamp per event (the stream time it started), sequence numbers go on.
+    let first_ts = voice.header.timestamp.wrapping_add(160);
+    assert!(packets[..7].iter().all(|p| p.header.timestamp == first_ts));
+    assert!(
+        packets[8..15]
+            .iter()
+            .all(|p| p.header.timestamp == first_ts.wrapping_add(8 * 160))
+    );
+    for pair in packets.windows(2) {
+        assert_eq!(
+            pair[1].header.sequence_number,
+            pair[0].header.sequence_number.wrapping_add(1)
+        );
+    }
+    // The voice after the events keeps the stream clock.
+    assert_eq!(packets[7].header.timestamp, first_ts.wrapping_add(7 * 160));
+    let heard: Vec<char> = std::iter::from_fn(|| rx.poll_dtmf()).collect();
+    assert_eq!(heard, ['1', '#']);
+}
+
+#[test]
+fn dtmf_needs_a_telephone_event_type_and_valid_digits() {
+    let mut plain = MediaSession::new(negotiated(CodecKind::Pcmu), 1).unwrap();
+    assert_eq!(plain.queue_dtmf("1"), Err(MediaError::DtmfNotNegotiated));
+    let mut session = MediaSession::new(with_events(CodecKind::Opus, 101), 1).unwrap();
+    assert_eq!(
+        session.queue_dtmf("12e"),
+        Err(MediaError::InvalidDtmfDigit(Some('e')))
+    );
+    assert!(!session.dtmf_pending(), "nothing queued on an error");
+    // A re-INVITE that drops telephone-event drops the digits with it.
+    session.queue_dtmf("9").unwrap();
+    session.update(negotiated(CodecKind::Opus)).unwrap();
+    assert!(!session.dtmf_pending());
+    assert_eq!(session.queue_dtmf("1"), Err(MediaError::DtmfNotNegotiated));
+}
+
+#[test]
+fn frames_skipped_on_hold_keep_the_clock_and_mark_the_next_talk_spurt() {
+    let mut tx = MediaSession::new(with_events(CodecKind::Pcmu, 101), 5).unwrap();
+    let first = header(&tx.send_frame(&tone(0)).unwrap());
+    let second = header(&tx.send_frame(&tone(1)).unwrap());
+    assert!(!second.header.marker);
+    tx.queue_dtmf("5").unwrap();
+    for _ in 0..50 {
+        tx.skip_frame();
+    }
+    assert!(!tx.dtmf_pending(), "digits typed on hold are dropped");
+    let resumed = header(&tx.send_frame(&tone(2)).unwrap());
+    assert!(resumed.header.marker);
+    assert_eq!(resumed.header.payload_type, 0);
+    assert_eq!(
+        resumed.header.timestamp,
+        first.header.timestamp.wrapping_add(52 * 160)
+    );
+    assert_eq!(
+        resumed.header.sequence_number,
+        second.header.sequence_number.wrapping_add(1)
+    );
+}

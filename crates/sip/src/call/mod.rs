@@ -2,6 +2,7 @@
 //! signalling reports (provisional and final responses, BYE, CANCEL, local commands) into
 //! the states a user sees. The IO half lives in `crate::stack::call`.
 
+mod glare;
 mod machine;
 #[cfg(test)]
 mod tests;
@@ -10,6 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use glare::{GLARE_ATTEMPTS, glare_retry_delay};
 pub use machine::{CallInput, CallMachine};
 
 /// A call's identity: its SIP Call-ID (unique per call, RFC 3261 §8.1.1.4).
@@ -149,14 +151,41 @@ impl EndReason {
     }
 }
 
-/// A call changed state. `remote_sdp` carries the far end's session description when this
-/// state brought one (the 2xx answer to our offer, or early media in a 183).
+/// A call changed state, or its session was renegotiated. `remote_sdp` carries the far
+/// end's session description when this step brought one (the 2xx answer to our offer, or
+/// early media in a 183).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallEvent {
     /// Which call.
     pub call_id: CallId,
-    /// Its new state.
+    /// Its state: new, or unchanged when `update` is set.
     pub state: CallState,
     /// The far end's SDP, when this step carried one.
     pub remote_sdp: Option<String>,
+    /// A mid-call offer/answer step (a re-INVITE either way), when this event is one.
+    pub update: Option<SessionUpdate>,
+}
+
+/// A mid-call offer/answer step of an established call (RFC 3264 §8 over re-INVITE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionUpdate {
+    /// The far end sent a new offer (e.g. to hold or resume us). Answer it at once with
+    /// `Call::answer_offer` (or refuse it with `Call::refuse_offer`): the far end waits.
+    /// `sdp` is empty for an offerless re-INVITE (then answer with an offer of ours).
+    RemoteOffer {
+        /// The far end's offer.
+        sdp: String,
+    },
+    /// Our re-offer (`Call::send_offer`) was accepted with this answer.
+    Answered {
+        /// The far end's answer.
+        sdp: String,
+    },
+    /// Our re-offer was refused, or no answer came: the session stays as it was
+    /// (RFC 3261 §14.1). A 491 (glare) is only reported after the retries ran out.
+    Refused {
+        /// The final status, or 408 when none came.
+        status: u16,
+    },
 }

@@ -8,19 +8,22 @@ use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{
-    DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason,
+    DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason, TransactionHandle,
 };
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
-use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::sip::{Header, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
 use super::admission;
-use crate::call::{CallDirection, CallEvent, CallId, CallInput, CallMachine};
+use crate::call::{
+    CallDirection, CallEvent, CallId, CallInput, CallMachine, GLARE_ATTEMPTS, SessionUpdate,
+    glare_retry_delay,
+};
 use crate::{SipError, SipUri};
 
 /// Everything an account needs to place and take calls; cheap to clone.
@@ -108,16 +111,14 @@ impl CallAgent {
             };
             let _ = state_tx.send(DialogState::Terminated(id, reason));
         });
-        Ok(Call {
-            id: call_id.clone(),
-            direction: CallDirection::Outgoing,
+        Ok(Call::new(
+            call_id.clone(),
+            CallDirection::Outgoing,
             dialog,
             states,
-            machine: CallMachine::new(CallDirection::Outgoing),
-            remote_sdp: None,
-            remote_offer: None,
-            remote_party: target,
-        })
+            None,
+            target,
+        ))
     }
 }
 
@@ -133,6 +134,14 @@ pub struct Call {
     /// Incoming calls: the caller's offer.
     remote_offer: Option<String>,
     remote_party: String,
+    /// Mid-call offer/answer steps to report, oldest first.
+    updates: std::collections::VecDeque<SessionUpdate>,
+    /// The far end's re-INVITE waiting for our answer.
+    offer_handle: Option<TransactionHandle>,
+    /// Our re-offer is out (its task reports on `reoffer_results`).
+    reoffer_pending: bool,
+    reoffer_sender: mpsc::UnboundedSender<SessionUpdate>,
+    reoffer_results: mpsc::UnboundedReceiver<SessionUpdate>,
 }
 
 impl std::fmt::Debug for Call {
@@ -146,6 +155,32 @@ impl std::fmt::Debug for Call {
 }
 
 impl Call {
+    fn new(
+        id: CallId,
+        direction: CallDirection,
+        dialog: InviteDialog,
+        states: DialogStateReceiver,
+        remote_offer: Option<String>,
+        remote_party: String,
+    ) -> Self {
+        let (reoffer_sender, reoffer_results) = mpsc::unbounded_channel();
+        Self {
+            id,
+            direction,
+            dialog,
+            states,
+            machine: CallMachine::new(direction),
+            remote_sdp: None,
+            remote_offer,
+            remote_party,
+            updates: std::collections::VecDeque::new(),
+            offer_handle: None,
+            reoffer_pending: false,
+            reoffer_sender,
+            reoffer_results,
+        }
+    }
+
     /// The call's id.
     pub fn id(&self) -> &CallId {
         &self.id
@@ -166,7 +201,8 @@ impl Call {
         self.remote_offer.as_deref()
     }
 
-    /// The next state change; `None` after [`crate::CallState::Ended`] was returned.
+    /// The next state change or mid-call offer/answer step; `None` after
+    /// [`crate::CallState::Ended`] was returned. Cancel-safe (use it in `select!`).
     pub async fn next_event(&mut self) -> Option<CallEvent> {
         loop {
             if let Some(state) = self.machine.poll_event() {
@@ -174,16 +210,92 @@ impl Call {
                     call_id: self.id.clone(),
                     state,
                     remote_sdp: self.remote_sdp.take(),
+                    update: None,
                 });
             }
             if self.machine.is_ended() {
                 return None;
             }
-            match self.states.recv().await {
-                Some(state) => self.apply(state),
-                None => self.machine.handle(CallInput::TransportFailed),
+            if let Some(update) = self.updates.pop_front() {
+                return Some(CallEvent {
+                    call_id: self.id.clone(),
+                    state: self.machine.state().clone(),
+                    remote_sdp: None,
+                    update: Some(update),
+                });
+            }
+            tokio::select! {
+                state = self.states.recv() => match state {
+                    Some(state) => self.apply(state),
+                    None => self.machine.handle(CallInput::TransportFailed),
+                },
+                Some(result) = self.reoffer_results.recv() => {
+                    self.reoffer_pending = false;
+                    self.updates.push_back(result);
+                }
             }
         }
+    }
+
+    /// True while an offer/answer step is open (our re-offer awaits its answer, or the far
+    /// end's awaits ours): a new re-offer must wait (RFC 3261 §14.1).
+    pub fn offer_pending(&self) -> bool {
+        self.reoffer_pending || self.offer_handle.is_some()
+    }
+
+    /// Established calls: sends a re-INVITE with our new `sdp` offer (hold, resume). The
+    /// outcome arrives as a [`SessionUpdate`] from [`Call::next_event`]. A 491 (glare) is
+    /// retried after the random wait of RFC 3261 §14.1, up to three attempts in all.
+    pub fn send_offer(&mut self, sdp: String) -> Result<(), SipError> {
+        if *self.machine.state() != crate::CallState::Established {
+            return Err(SipError::Internal("the call is not established".into()));
+        }
+        if self.offer_pending() {
+            return Err(SipError::Internal(
+                "an offer/answer exchange is already in progress".into(),
+            ));
+        }
+        self.reoffer_pending = true;
+        let dialog = self.dialog.clone();
+        let results = self.reoffer_sender.clone();
+        // We own the Call-ID when we sent the initial INVITE.
+        let owns_call_id = self.direction == CallDirection::Outgoing;
+        let seed = self.id.0.clone();
+        tokio::spawn(async move {
+            let outcome = reinvite(&dialog, sdp.into_bytes(), owns_call_id, &seed).await;
+            let _ = results.send(outcome);
+        });
+        Ok(())
+    }
+
+    /// Answers the far end's re-offer ([`SessionUpdate::RemoteOffer`]) with 200 and `sdp`.
+    pub async fn answer_offer(&mut self, sdp: String) -> Result<(), SipError> {
+        let handle = self
+            .offer_handle
+            .take()
+            .ok_or_else(|| SipError::Internal("no re-offer to answer".into()))?;
+        let content_type = Header::ContentType("application/sdp".to_owned().into());
+        handle
+            .respond(
+                StatusCode::OK,
+                Some(vec![content_type]),
+                Some(sdp.into_bytes()),
+            )
+            .await
+            .map_err(|_| SipError::Internal("the re-INVITE transaction is gone".into()))
+    }
+
+    /// Refuses the far end's re-offer with 488: the session stays as it was (RFC 3261
+    /// §14.2), the call goes on.
+    pub async fn refuse_offer(&mut self) -> Result<(), SipError> {
+        let handle = self
+            .offer_handle
+            .take()
+            .ok_or_else(|| SipError::Internal("no re-offer to refuse".into()))?;
+        handle
+            .reply(StatusCode::NotAcceptableHere)
+            .await
+            .map_err(|_| SipError::Internal("the re-INVITE transaction is gone".into()))
     }
 
     /// Incoming: tell the caller we ring (180).
@@ -244,8 +356,23 @@ impl Call {
         let body = |resp: &rsipstack::sip::Response| {
             (!resp.body.is_empty()).then(|| String::from_utf8_lossy(&resp.body).into_owned())
         };
+        let established = *self.machine.state() == crate::CallState::Established;
         let input = match state {
             DialogState::Trying(_) => Some(CallInput::Provisional { status: 100 }),
+            // Mid-call, responses to re-INVITEs (ours or theirs) carry no new call state;
+            // our re-offer's answer comes from its own task.
+            DialogState::Early(..) | DialogState::Confirmed(..) if established => None,
+            DialogState::Updated(_, request, handle) => {
+                self.remote_reoffer(&request, handle);
+                None
+            }
+            DialogState::Options(_, _, handle) => {
+                // In-dialog OPTIONS (a keep-alive probe): we are here.
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::OK).await;
+                });
+                None
+            }
             DialogState::Early(_, resp) if self.direction == CallDirection::Outgoing => {
                 self.remote_sdp = body(&resp);
                 Some(CallInput::Provisional {
@@ -283,6 +410,89 @@ impl Call {
         };
         if let Some(input) = input {
             self.machine.handle(input);
+        }
+    }
+}
+
+impl Call {
+    /// A request that the stack reports as `Updated`: a re-INVITE (queued for the engine to
+    /// answer) or an UPDATE (refused: we do not offer through UPDATE yet, RFC 3311).
+    fn remote_reoffer(&mut self, request: &rsipstack::sip::Request, handle: TransactionHandle) {
+        let status = if request.method != Method::Invite {
+            Some(StatusCode::NotImplemented)
+        } else if *self.machine.state() != crate::CallState::Established {
+            // An offer before the call is up cannot be ours to take (RFC 3261 §14.2).
+            Some(StatusCode::RequestPending)
+        } else if self.offer_pending() {
+            // Glare: our own re-offer is out (RFC 3261 §14.2).
+            Some(StatusCode::RequestPending)
+        } else {
+            None
+        };
+        if let Some(status) = status {
+            tokio::spawn(async move {
+                let _ = handle.reply(status).await;
+            });
+            return;
+        }
+        self.offer_handle = Some(handle);
+        self.updates.push_back(SessionUpdate::RemoteOffer {
+            sdp: String::from_utf8_lossy(&request.body).into_owned(),
+        });
+    }
+}
+
+/// Sends one re-offer, retrying on 491 (see [`Call::send_offer`]); says how it ended.
+async fn reinvite(
+    dialog: &InviteDialog,
+    body: Vec<u8>,
+    owns_call_id: bool,
+    seed: &str,
+) -> SessionUpdate {
+    use std::hash::BuildHasher;
+    let headers = vec![Header::ContentType("application/sdp".to_owned().into())];
+    let mut waited_for_confirmed = 0;
+    let mut attempt = 0;
+    loop {
+        match dialog
+            .reinvite(Some(headers.clone()), Some(body.clone()))
+            .await
+        {
+            Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                return SessionUpdate::Answered {
+                    sdp: String::from_utf8_lossy(&resp.body).into_owned(),
+                };
+            }
+            Ok(Some(resp)) if resp.status_code == StatusCode::RequestPending => {
+                attempt += 1;
+                if attempt >= GLARE_ATTEMPTS {
+                    return SessionUpdate::Refused { status: 491 };
+                }
+                let random = std::collections::hash_map::RandomState::new().hash_one((
+                    seed,
+                    attempt,
+                    std::time::SystemTime::now(),
+                ));
+                let delay = glare_retry_delay(owns_call_id, random);
+                tracing::debug!(?delay, "re-INVITE glare (491): offering again later");
+                tokio::time::sleep(delay).await;
+            }
+            Ok(Some(resp)) => {
+                return SessionUpdate::Refused {
+                    status: resp.status_code.code(),
+                };
+            }
+            // The stack sends nothing while the dialog is not confirmed: the far end's own
+            // re-INVITE is still waiting for its ACK. Give it up to 2 s.
+            Ok(None) if waited_for_confirmed < 20 => {
+                waited_for_confirmed += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Ok(None) => return SessionUpdate::Refused { status: 408 },
+            Err(e) => {
+                tracing::debug!(error = %e, "re-INVITE failed");
+                return SessionUpdate::Refused { status: 408 };
+            }
         }
     }
 }
@@ -380,16 +590,14 @@ impl RequestRouter {
             .call_id_header()
             .map(|h| h.value().to_owned())
             .unwrap_or_else(|_| dialog.id().to_string());
-        let call = Call {
-            id: CallId(call_id),
-            direction: CallDirection::Incoming,
-            dialog: dialog.clone(),
+        let call = Call::new(
+            CallId(call_id),
+            CallDirection::Incoming,
+            dialog.clone(),
             states,
-            machine: CallMachine::new(CallDirection::Incoming),
-            remote_sdp: None,
-            remote_offer: Some(offer),
-            remote_party: caller,
-        };
+            Some(offer),
+            caller,
+        );
         if self.incoming.send(call).is_err() {
             let _ = tx.reply(StatusCode::TemporarilyUnavailable).await;
             return;
