@@ -187,7 +187,18 @@ class Kamailio(Service):
         """Start the server again after `kill()`, on the same ports."""
         if self.process is not None and self.process.alive():
             return self.endpoints
-        self._start_process()
+        # The killed server's children leave its PID namespace a moment after it: one of them
+        # may still hold the SQLite file, and Kamailio's db_sqlite has no busy timeout, so a
+        # start that finds the database locked is tried again (bounded).
+        for attempt in range(3):
+            try:
+                self._start_process()
+                break
+            except LabError as exc:
+                if attempt == 2 or "database is locked" not in str(exc):
+                    raise
+                self._stop_process(graceful=False)
+                time.sleep(0.5 * (attempt + 1))
         self.endpoints = self._endpoints()
         return self.endpoints
 
