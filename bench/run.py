@@ -94,7 +94,24 @@ def _target_value(target: str) -> float | None:
     return float(m.group(1).replace(",", "")) if m else None
 
 
-def render(groups: list[tuple[str, list[Row]]], results: dict[str, Measurement], errors: list[str]) -> str:
+def previous_lines(path: Path) -> dict[str, str]:
+    """The measured rows of an earlier RESULTS.md, by figure: kept for the modules a partial
+    run (`--only`) skips, so one benchmark's run does not erase another's figures."""
+    kept: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return kept
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[1] not in ("—", "Sidetone", "---"):
+            note = cells[6] if "earlier run" in cells[6] else (cells[6] + "; kept from an earlier run").lstrip("; ")
+            kept[cells[0]] = "| " + " | ".join(cells[:6] + [note]) + " |"
+    return kept
+
+
+def render(groups: list[tuple[str, list[Row]]], results: dict[str, Measurement], errors: list[str],
+           kept: dict[str, str] | None = None) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# Benchmark results",
@@ -109,6 +126,9 @@ def render(groups: list[tuple[str, list[Row]]], results: dict[str, Measurement],
                 "|---|---|---|---|---|---|---|"]
         for row in rows:
             m = results.get(row.id)
+            if m is None and kept and row.what in kept:
+                out.append(kept[row.what])
+                continue
             out.append(
                 f"| {row.what} | {fmt(m.sidetone if m else None, row.unit)} | {row.peer} | "
                 f"{fmt(m.peer if m else None, row.unit)} | {row.target} | {verdict(row, m)} | "
@@ -121,11 +141,14 @@ def render(groups: list[tuple[str, list[Row]]], results: dict[str, Measurement],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", nargs="*", help="run only these benchmark modules")
+    parser.add_argument("--only", nargs="*", action="extend",
+                        help="run only these benchmark modules (repeatable); the others' "
+                             "figures are kept from the previous RESULTS.md")
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
 
     groups, results, errors = [], {}, []
+    kept = previous_lines(Path(args.output)) if args.only else {}
     for path in sorted((HERE / "benches").glob("*.py")):
         if path.name.startswith("_"):
             continue
@@ -140,7 +163,7 @@ def main() -> int:
         except Exception as exc:  # one broken benchmark must not hide the others' figures
             errors.append(f"{path.stem}: {exc}")
             traceback.print_exc()
-    Path(args.output).write_text(render(groups, results, errors))
+    Path(args.output).write_text(render(groups, results, errors, kept))
     print(f"wrote {args.output}")
     return 1 if errors else 0
 
