@@ -209,3 +209,42 @@ impl OnboardingState {
         self.pending.lock().ok()?.remove(account_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sidetone_onboarding::DeploymentLink;
+
+    use super::*;
+
+    fn link(text: &str) -> Deployment {
+        DeploymentLink::parse(text).unwrap().deployment
+    }
+
+    #[test]
+    fn the_sign_in_method_follows_what_the_deployment_carries() {
+        let token = link("sidetone://provision?server=pbx.example.com&token=7Q2M0D4K9VXR1H8A");
+        assert_eq!(Resolved::Link(token).method(), "token");
+        let no_token = link("sidetone://provision?server=pbx.example.com&user=ann%40example.com");
+        let resolved = Resolved::Link(no_token);
+        assert_eq!(resolved.method(), "password");
+        assert_eq!(resolved.server_host(), "pbx.example.com");
+        let account = |sign_in| DiscoveredAccount {
+            href: Url::parse("https://pbx.example.com:8443/provisioning/v1/document").unwrap(),
+            title: Some("Example".into()),
+            account_number: None,
+            sign_in,
+            issuer: None,
+        };
+        let sso = Resolved::Discovered {
+            login_id: "ann@example.com".into(),
+            accounts: vec![account(Some(SignInMethod::Oidc))],
+        };
+        assert_eq!(sso.method(), "sso");
+        assert_eq!(sso.server_host(), "pbx.example.com:8443");
+        let password = Resolved::Discovered {
+            login_id: "ann@example.com".into(),
+            accounts: vec![account(Some(SignInMethod::Password))],
+        };
+        assert_eq!(password.method(), "password");
+    }
+}

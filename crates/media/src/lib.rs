@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod dtmf;
 mod error;
+pub mod fec_plan;
 pub mod hold;
 pub mod jitter;
 pub mod offer_answer;

@@ -11,6 +11,7 @@ use webrtc_util::marshal::{Marshal, Unmarshal};
 use crate::MediaError;
 use crate::codec::{CodecKind, g711};
 use crate::dtmf::{DtmfFrame, DtmfReceiver, DtmfSender};
+use crate::fec_plan::{self, FecPlan};
 use crate::jitter::{JitterBuffer, JitterConfig, Packet, Playout};
 use crate::offer_answer::Negotiated;
 
@@ -22,8 +23,6 @@ pub const FRAME_SAMPLES: usize = 960;
 pub const FRAME: Duration = Duration::from_millis(20);
 /// Opus bitrate (bit/s): wideband speech with headroom for in-band FEC.
 const OPUS_BITRATE: i32 = 32_000;
-/// The loss rate Opus plans its FEC for.
-const OPUS_EXPECTED_LOSS_PERCENT: i32 = 10;
 /// Each concealed G.711 frame in a row plays at this fraction of the one before.
 const G711_CONCEAL_FADE: f32 = 0.5;
 
@@ -58,6 +57,7 @@ pub struct MediaSession {
     sent_first: bool,
     remote_ssrc: Option<u32>,
     stats: MediaStats,
+    fec_plan: FecPlan,
     /// RFC 4733 events to send, when a telephone-event payload type was agreed.
     dtmf_out: Option<DtmfSender>,
     /// The RTP timestamp every packet of the event being sent repeats.
@@ -98,6 +98,7 @@ impl MediaSession {
             sent_first: false,
             remote_ssrc: None,
             stats: MediaStats::default(),
+            fec_plan: FecPlan::default(),
             dtmf_out: dtmf_sender(&negotiated),
             dtmf_timestamp: 0,
             talkspurt: false,
@@ -285,6 +286,12 @@ impl MediaSession {
         if matches!(playout, Playout::Conceal { .. }) {
             self.stats.frames_concealed += 1;
         }
+        if let Some(expected) = self.fec_plan.on_frame_played(self.stats.frames_concealed)
+            && let Encoder::Opus(encoder) = &mut self.encoder
+        {
+            // A refused setting leaves the previous plan in force: worth a log, not the call.
+            let _ = encoder.set_packet_loss_perc(expected);
+        }
         self.decoder.decode(playout)
     }
 }
@@ -355,7 +362,7 @@ impl Encoder {
                 enc.set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE))
                     .map_err(opus_error)?;
                 enc.set_inband_fec(true).map_err(opus_error)?;
-                enc.set_packet_loss_perc(OPUS_EXPECTED_LOSS_PERCENT)
+                enc.set_packet_loss_perc(fec_plan::INITIAL_EXPECTED_LOSS_PERCENT)
                     .map_err(opus_error)?;
                 Ok(Encoder::Opus(Box::new(enc)))
             }

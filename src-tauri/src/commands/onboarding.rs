@@ -626,3 +626,36 @@ fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_keys_are_valid_store_keys_for_any_host() {
+        assert_eq!(
+            terms_key("127.0.0.1:8443"),
+            "terms.accepted.v1.127.0.0.1_8443"
+        );
+        assert_eq!(
+            terms_key("PBX.Example.COM"),
+            "terms.accepted.v1.pbx.example.com"
+        );
+        assert_eq!(terms_key("[::1]:5061"), "terms.accepted.v1.___1__5061");
+    }
+
+    #[test]
+    fn an_incomplete_emergency_address_is_refused_a_unit_is_optional() {
+        let mut address = EmergencyAddress {
+            street: "1 Main St".into(),
+            unit: String::new(),
+            city: "Springfield".into(),
+            region: "IL".into(),
+            postal_code: "62701".into(),
+            country: "US".into(),
+        };
+        assert!(address.is_complete());
+        address.city = "  ".into();
+        assert!(!address.is_complete());
+    }
+}
