@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::Serialize;
+use sidetone_engine::EngineEvent;
 use sidetone_sip::{CallDirection, CallState, EndReason};
 
 use crate::error::CommandError;
@@ -96,9 +97,24 @@ pub struct CallBook {
 }
 
 impl CallBook {
-    /// Folds one engine call event in and returns the call as the UI should now see it, and
-    /// whether it is a new incoming call (for `incoming_call` and the notification).
-    pub fn update(
+    /// Folds one engine event in: for a call's state change, the call as the UI should now
+    /// see it, and whether it is a new incoming call (for `incoming_call` and the
+    /// notification); `None` for any other event.
+    pub fn update(&self, event: &EngineEvent, now_ms: i64) -> Option<(CallView, bool)> {
+        let EngineEvent::Call {
+            account_id,
+            call_id,
+            direction,
+            remote,
+            state,
+        } = event
+        else {
+            return None;
+        };
+        Some(self.fold(&account_id.0, &call_id.0, *direction, remote, state, now_ms))
+    }
+
+    fn fold(
         &self,
         account_id: &str,
         call_id: &str,
@@ -191,19 +207,19 @@ mod tests {
     fn an_outgoing_call_goes_dialing_ringing_connected_ended() {
         let book = CallBook::default();
         let out = CallDirection::Outgoing;
-        let (view, ringing_in) = book.update("a", "c1", out, "sip:2@x", &CallState::Dialing, 10);
+        let (view, ringing_in) = book.fold("a", "c1", out, "sip:2@x", &CallState::Dialing, 10);
         assert_eq!(
             (view.state, ringing_in, view.started_at),
             ("dialing", false, 10)
         );
-        let (view, _) = book.update("a", "c1", out, "sip:2@x", &CallState::Early, 20);
+        let (view, _) = book.fold("a", "c1", out, "sip:2@x", &CallState::Early, 20);
         assert_eq!(view.state, "ringing");
-        let (view, _) = book.update("a", "c1", out, "sip:2@x", &CallState::Established, 30);
+        let (view, _) = book.fold("a", "c1", out, "sip:2@x", &CallState::Established, 30);
         assert_eq!((view.state, view.answered_at), ("connected", Some(30)));
         let busy = CallState::Ended {
             reason: EndReason::RemoteHangup,
         };
-        let (view, _) = book.update("a", "c1", out, "sip:2@x", &busy, 90);
+        let (view, _) = book.fold("a", "c1", out, "sip:2@x", &busy, 90);
         assert_eq!(view.state, "ended");
         assert!(view.end_reason.is_none(), "a normal hang-up has no reason");
         assert!(
@@ -213,17 +229,38 @@ mod tests {
     }
 
     #[test]
+    fn only_call_events_change_the_book() {
+        let book = CallBook::default();
+        let removed = EngineEvent::AccountRemoved {
+            account_id: sidetone_sip::AccountId("a".into()),
+        };
+        assert!(book.update(&removed, 1).is_none());
+        let ringing = EngineEvent::Call {
+            account_id: sidetone_sip::AccountId("a".into()),
+            call_id: sidetone_sip::CallId("c9".into()),
+            direction: CallDirection::Incoming,
+            remote: "sip:9@x".into(),
+            state: CallState::Ringing,
+        };
+        let (view, ringing_in) = book.update(&ringing, 5).unwrap();
+        assert_eq!(
+            (view.state, view.direction, ringing_in),
+            ("ringing", "incoming", true)
+        );
+    }
+
+    #[test]
     fn a_new_incoming_ringing_call_is_announced_once_and_busy_has_a_code() {
         let book = CallBook::default();
         let inc = CallDirection::Incoming;
-        let (_, first) = book.update("a", "c2", inc, "sip:9@x", &CallState::Ringing, 1);
-        let (_, again) = book.update("a", "c2", inc, "sip:9@x", &CallState::Ringing, 2);
+        let (_, first) = book.fold("a", "c2", inc, "sip:9@x", &CallState::Ringing, 1);
+        let (_, again) = book.fold("a", "c2", inc, "sip:9@x", &CallState::Ringing, 2);
         assert!(first && !again);
         let out = CallDirection::Outgoing;
         let busy = CallState::Ended {
             reason: EndReason::Busy,
         };
-        let (view, _) = book.update("a", "c3", out, "sip:7@x", &busy, 3);
+        let (view, _) = book.fold("a", "c3", out, "sip:7@x", &busy, 3);
         assert_eq!(view.end_reason.map(|e| e.code), Some("call.busy"));
     }
 }

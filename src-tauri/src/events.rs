@@ -94,22 +94,11 @@ pub fn forward(app: AppHandle, engine: &EngineHandle) {
 /// A call's state to the UI (`call_state`, and `incoming_call` when it starts ringing) and
 /// to the history.
 fn forward_call(app: &AppHandle, event: &EngineEvent, call_log: &mut CallLog) {
-    let EngineEvent::Call {
-        account_id,
-        call_id,
-        direction,
-        remote,
-        state,
-    } = event
-    else {
-        return;
-    };
     let now = UnixMillis::from_system_time(std::time::SystemTime::now());
     let app_state = app.state::<AppState>();
-    let (view, ringing_in) =
-        app_state
-            .calls
-            .update(&account_id.0, &call_id.0, *direction, remote, state, now.0);
+    let Some((view, ringing_in)) = app_state.calls.update(event, now.0) else {
+        return;
+    };
     if ringing_in {
         let _ = app.emit("incoming_call", crate::calls::IncomingCallView::of(&view));
     }

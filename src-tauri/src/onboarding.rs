@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use sidetone_engine::provisioned::ProvisionedLine;
 use sidetone_onboarding::{
@@ -87,6 +87,25 @@ pub fn host_of(url: &Url) -> String {
     }
 }
 
+/// A provisioning client trusting the OS store plus the PEM file at `extra_ca_path`.
+fn build_client(
+    extra_ca_path: Option<&std::ffi::OsStr>,
+) -> Result<ProvisioningClient, CommandError> {
+    let extra_ca = match extra_ca_path {
+        Some(path) if !path.is_empty() => Some(std::fs::read(path).map_err(|e| {
+            CommandError::new(
+                "config.invalid",
+                format!(
+                    "{EXTRA_CA_ENV}={}: {e}",
+                    std::path::Path::new(path).display()
+                ),
+            )
+        })?),
+        _ => None,
+    };
+    Ok(ProvisioningClient::new(extra_ca.as_deref())?)
+}
+
 /// A signed-in account waiting for the user to accept the provider's terms.
 #[derive(Debug, Clone)]
 pub struct PendingAccount {
@@ -109,7 +128,10 @@ pub struct OnboardingState {
     deployments: Mutex<HashMap<String, Resolved>>,
     pending: Mutex<HashMap<String, PendingAccount>>,
     next_id: AtomicU64,
-    client: ProvisioningClient,
+    /// Built on first use: loading the OS's root certificates is work most starts of the app
+    /// never need (the accounts exist already), and a bad extra CA must fail onboarding with
+    /// a clear error, not stop the phone from starting.
+    client: OnceLock<ProvisioningClient>,
     /// Where a discovery without a server of its own goes (see [`DISCOVERY_SERVER_ENV`]).
     pub discovery_server: Option<String>,
     /// Where trusted provider CA files are written.
@@ -117,34 +139,31 @@ pub struct OnboardingState {
 }
 
 impl OnboardingState {
-    /// Reads the environment's extra CA and discovery server; `trust_dir` is where providers'
-    /// CA certificates are kept.
-    pub fn new(trust_dir: PathBuf) -> Result<Self, CommandError> {
-        let extra_ca = match std::env::var_os(EXTRA_CA_ENV) {
-            Some(path) if !path.is_empty() => Some(std::fs::read(&path).map_err(|e| {
-                CommandError::new(
-                    "config.invalid",
-                    format!("{EXTRA_CA_ENV}={}: {e}", PathBuf::from(&path).display()),
-                )
-            })?),
-            _ => None,
-        };
+    /// Reads the discovery server from the environment; `trust_dir` is where providers' CA
+    /// certificates are kept. Touches no file and no network.
+    pub fn new(trust_dir: PathBuf) -> Self {
         let discovery_server = std::env::var(DISCOVERY_SERVER_ENV)
             .ok()
             .filter(|s| !s.trim().is_empty());
-        Ok(Self {
+        Self {
             deployments: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
-            client: ProvisioningClient::new(extra_ca.as_deref())?,
+            client: OnceLock::new(),
             discovery_server,
             trust_dir,
-        })
+        }
     }
 
-    /// The HTTPS client for provisioning and discovery.
-    pub fn client(&self) -> &ProvisioningClient {
-        &self.client
+    /// The HTTPS client for provisioning and discovery, trusting the OS store plus the CA
+    /// file named by [`EXTRA_CA_ENV`]. A failure is not remembered: fixing the file and trying
+    /// again works without a restart.
+    pub fn client(&self) -> Result<&ProvisioningClient, CommandError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = build_client(std::env::var_os(EXTRA_CA_ENV).as_deref())?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// Remembers a deployment and returns the id the UI will send back.
@@ -218,6 +237,22 @@ mod tests {
 
     fn link(text: &str) -> Deployment {
         DeploymentLink::parse(text).unwrap().deployment
+    }
+
+    #[test]
+    fn a_missing_extra_ca_file_is_a_clear_error_and_none_is_fine() {
+        let missing = build_client(Some(std::ffi::OsStr::new("/nonexistent/ca.pem")));
+        let error = missing.err().unwrap();
+        assert_eq!(error.code, "config.invalid");
+        assert!(
+            error.message.contains("/nonexistent/ca.pem"),
+            "{}",
+            error.message
+        );
+        assert!(build_client(None).is_ok());
+        // Nothing is read or built until onboarding needs it.
+        let state = OnboardingState::new(PathBuf::from("/nonexistent/trust"));
+        assert!(state.client.get().is_none());
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl AppState {
             OpenOutcome::Recovered { set_aside, .. } => Some(set_aside),
             _ => None,
         };
-        let onboarding = OnboardingState::new(dir.join("trust"))?;
+        let onboarding = OnboardingState::new(dir.join("trust"));
         let engine = Engine::start(EngineConfig::default())
             .map_err(|e| CommandError::internal(format!("the phone engine did not start: {e}")))?;
         Ok(Self {

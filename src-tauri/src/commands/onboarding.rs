@@ -244,7 +244,7 @@ pub async fn onboarding_discover(
     let login = LoginId::parse(user.trim())?;
     let found = state
         .onboarding
-        .client()
+        .client()?
         .discover(&login, state.onboarding.discovery_server.as_deref())
         .await?;
     if found.accounts.is_empty() {
@@ -297,7 +297,7 @@ pub async fn onboarding_sign_in_token(
         ));
     };
     let auth = Authentication::Token(token);
-    match state.onboarding.client().fetch(&url, &auth).await? {
+    match state.onboarding.client()?.fetch(&url, &auth).await? {
         FetchOutcome::ChooseAccount(choices) => {
             let resolved = Resolved::Choices {
                 deployment,
@@ -372,7 +372,7 @@ pub async fn onboarding_sign_in_password(
         password: SecretString::from(password),
     };
     let host = resolved.server_host();
-    match state.onboarding.client().fetch(&url, &auth).await? {
+    match state.onboarding.client()?.fetch(&url, &auth).await? {
         FetchOutcome::Document(document) => {
             let result = provisioned_account(&state, *document, host, "password").await?;
             state.onboarding.forget(&deployment_id);
@@ -468,34 +468,29 @@ fn write_trust(
     std::fs::create_dir_all(dir).map_err(|e| {
         CommandError::new("store.io", format!("cannot create {}: {e}", dir.display()))
     })?;
-    let name: String = server_host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = dir.join(format!("{name}.pem"));
+    let path = dir.join(format!("{}.pem", file_safe_host(server_host)));
     std::fs::write(&path, pem).map_err(|e| {
         CommandError::new("store.io", format!("cannot write {}: {e}", path.display()))
     })?;
     Ok(path)
 }
 
-/// The store key of a provider's accepted terms (store keys allow `a-z 0-9 . _ -` only).
-fn terms_key(server_host: &str) -> String {
-    let host: String = server_host
+/// A host (and port) as a name that is safe in store keys and file names: lower case,
+/// `a-z 0-9 . -` kept, anything else (`:`, brackets of an IPv6 address) as `_`.
+fn file_safe_host(server_host: &str) -> String {
+    server_host
         .to_ascii_lowercase()
         .chars()
         .map(|c| match c {
             'a'..='z' | '0'..='9' | '.' | '-' => c,
             _ => '_',
         })
-        .collect();
-    format!("terms.accepted.v1.{host}")
+        .collect()
+}
+
+/// The store key of a provider's accepted terms.
+fn terms_key(server_host: &str) -> String {
+    format!("terms.accepted.v1.{}", file_safe_host(server_host))
 }
 
 /// True when `terms` has a version this profile has not accepted for `server_host`.
