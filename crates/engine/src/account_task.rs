@@ -106,14 +106,7 @@ pub(crate) async fn run(
                     registration.credentials_changed(Instant::now());
                 }
                 Some(AccountCommand::Dial { call_id, target, media }) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    call_task::lock_registry(&calls).insert(call_id.clone(), tx);
-                    let context = CallContext {
-                        account_id: id.clone(),
-                        call_id,
-                        events: events.clone(),
-                        registry: calls.clone(),
-                    };
+                    let (context, rx) = CallContext::enrol(&id, call_id, &events, &calls);
                     tokio::spawn(call_task::run_outgoing(agent.clone(), context, target, media, rx));
                 }
                 Some(AccountCommand::Stop) | None => {
@@ -131,15 +124,8 @@ pub(crate) async fn run(
             () = sleep_until(wake) => registration.handle_timeout(Instant::now()),
             call = next_call(&mut incoming) => match call {
                 Some(call) => {
-                    let call_id = call.id().clone();
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    call_task::lock_registry(&calls).insert(call_id.clone(), tx);
-                    let context = CallContext {
-                        account_id: id.clone(),
-                        call_id,
-                        events: events.clone(),
-                        registry: calls.clone(),
-                    };
+                    let (context, rx) =
+                        CallContext::enrol(&id, call.id().clone(), &events, &calls);
                     tokio::spawn(call_task::run_incoming(agent.clone(), context, call, rx));
                 }
                 None => incoming = None,

@@ -97,6 +97,25 @@ pub(crate) struct CallContext {
 }
 
 impl CallContext {
+    /// Enters a new call in `registry` (so the handle's commands reach it) and returns its
+    /// context and the receiving end of those commands, for the call's task.
+    pub(crate) fn enrol(
+        account_id: &AccountId,
+        call_id: CallId,
+        events: &broadcast::Sender<EngineEvent>,
+        registry: &CallRegistry,
+    ) -> (Self, mpsc::UnboundedReceiver<CallCommand>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock_registry(registry).insert(call_id.clone(), tx);
+        let context = Self {
+            account_id: account_id.clone(),
+            call_id,
+            events: events.clone(),
+            registry: registry.clone(),
+        };
+        (context, rx)
+    }
+
     fn emit_state(&self, direction: CallDirection, remote: &str, state: CallState) {
         let _ = self.events.send(EngineEvent::Call {
             account_id: self.account_id.clone(),
@@ -145,7 +164,7 @@ pub(crate) async fn run_outgoing(
     };
     // Open the WAV files before dialing: reading and resampling a file takes a moment, and
     // the far end's RTP must not pile up unread meanwhile.
-    let io = match MediaIo::open(&media) {
+    let io = match MediaIo::open_off_runtime(&media).await {
         Ok(io) => io,
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the call's audio");
@@ -218,6 +237,16 @@ struct MediaIo {
 }
 
 impl MediaIo {
+    /// [`MediaIo::open`] on a blocking thread: opening sound devices talks to the sound
+    /// server and may wait on it (seconds when it is gone), which must not stall the
+    /// runtime's other calls and registrations.
+    async fn open_off_runtime(media: &CallMedia) -> Result<Self, String> {
+        let media = media.clone();
+        tokio::task::spawn_blocking(move || Self::open(&media))
+            .await
+            .map_err(|e| format!("opening the call's audio stopped: {e}"))?
+    }
+
     fn open(media: &CallMedia) -> Result<Self, String> {
         Ok(Self {
             source: media
@@ -270,13 +299,15 @@ impl MediaRunner {
         self.session.update(negotiated).map_err(|e| e.to_string())
     }
 
-    fn start(negotiated: Negotiated, io: MediaIo) -> Result<Self, String> {
+    /// Starts the media with `muted` as the user left it before the call connected (a mute
+    /// pressed while ringing must hold once the far end answers).
+    fn start(negotiated: Negotiated, io: MediaIo, muted: bool) -> Result<Self, String> {
         let MediaIo {
             source,
             sink,
             device,
         } = io;
-        Ok(Self {
+        let mut runner = Self {
             remote: negotiated.remote,
             sends: negotiated.direction.sends(),
             session: MediaSession::new(negotiated, random()).map_err(|e| e.to_string())?,
@@ -287,7 +318,18 @@ impl MediaRunner {
             captured: vec![0; FRAME_SAMPLES],
             silence: vec![0; FRAME_SAMPLES],
             muted: false,
-        })
+        };
+        runner.set_muted(muted);
+        Ok(runner)
+    }
+
+    /// Stops (or resumes) sending our voice; the device's meter then shows the user talking
+    /// into a muted microphone.
+    fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
+        if let Some(device) = self.device.as_ref() {
+            device.controls.set_muted(muted);
+        }
     }
 
     async fn tick(&mut self, socket: &UdpSocket) {
@@ -413,6 +455,8 @@ async fn drive(
     let direction = call.direction();
     let remote = call.remote_party().to_owned();
     let mut runner: Option<MediaRunner> = None;
+    // The user's mute, kept apart from the media so a mute before the answer is not lost.
+    let mut muted = false;
     let mut clock = tokio::time::interval(FRAME);
     let mut buf = vec![0u8; 2048];
     let mut commands_open = true;
@@ -444,7 +488,7 @@ async fn drive(
                         .and_then(|sdp| {
                             offer_answer::accept_answer(&local, sdp).map_err(|e| e.to_string())
                         });
-                    match agreed.and_then(|n| MediaRunner::start(n, io)) {
+                    match agreed.and_then(|n| MediaRunner::start(n, io, muted)) {
                         Ok(started) => {
                             context.emit_state(direction, &remote, event.state.clone());
                             media_started(&context, &socket, &started);
@@ -469,7 +513,7 @@ async fn drive(
                     local.codecs = media.codecs();
                     let answered = sdp.answer(&local, &offer);
                     match answered {
-                        Ok((answer, agreed)) => match MediaIo::open(&media).and_then(|io| MediaRunner::start(agreed, io)) {
+                        Ok((answer, agreed)) => match MediaIo::open_off_runtime(&media).await.and_then(|io| MediaRunner::start(agreed, io, muted)) {
                             Ok(started) => {
                                 if let Err(e) = call.answer(answer) {
                                     tracing::warn!(error = %e, "cannot answer");
@@ -493,12 +537,10 @@ async fn drive(
                 Some(CallCommand::Decline) => {
                     let _ = call.decline(false);
                 }
-                Some(CallCommand::Mute(muted)) => {
+                Some(CallCommand::Mute(on)) => {
+                    muted = on;
                     if let Some(runner) = runner.as_mut() {
-                        runner.muted = muted;
-                        if let Some(device) = runner.device.as_ref() {
-                            device.controls.set_muted(muted);
-                        }
+                        runner.set_muted(on);
                     }
                 }
                 Some(CallCommand::Hold(on)) => match runner.as_mut() {
