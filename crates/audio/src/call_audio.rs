@@ -43,10 +43,15 @@ impl CallAudio {
         let mut speaker = Speaker::open(choice.output.as_deref(), &controls)?;
         let mut microphone = Microphone::open(choice.input.as_deref(), &controls)?;
         if *processing != ProcessingConfig::off() {
-            let (producer, consumer) =
-                RingBuffer::new((SAMPLE_RATE * ECHO_REFERENCE_MS / 1000) as usize);
-            speaker.send_echo_reference(producer);
-            microphone.process_with(VoiceProcessor::new(processing), consumer);
+            // Only the echo canceller needs what the speaker plays: without it, the speaker
+            // copies nothing and the microphone analyses nothing.
+            let reference = processing.echo_cancellation.then(|| {
+                let (producer, consumer) =
+                    RingBuffer::new((SAMPLE_RATE * ECHO_REFERENCE_MS / 1000) as usize);
+                speaker.send_echo_reference(producer);
+                consumer
+            });
+            microphone.process_with(VoiceProcessor::new(processing), reference);
         }
         Ok(Self {
             microphone,

@@ -40,8 +40,9 @@ pub struct Microphone {
     failed: Arc<AtomicBool>,
     /// Device-rate samples lost: ring full (callback side) or stale audio skipped (ours).
     dropped: Arc<AtomicU64>,
-    /// Echo cancellation and friends, with the speaker's frames as the echo reference.
-    processing: Option<(VoiceProcessor, Consumer<i16>)>,
+    /// Echo cancellation and friends, with the speaker's frames as the echo reference when
+    /// echo cancellation is on (nothing else needs them).
+    processing: Option<(VoiceProcessor, Option<Consumer<i16>>)>,
     reference_frame: Vec<i16>,
     // Last: the stream stops when the handle goes, after the fields it feeds.
     _stream: StreamThread,
@@ -128,8 +129,12 @@ impl Microphone {
     }
 
     /// Cleans every frame read from now on with `processor`, fed the speaker's frames that
-    /// arrive through `reference`.
-    pub(crate) fn process_with(&mut self, processor: VoiceProcessor, reference: Consumer<i16>) {
+    /// arrive through `reference` (`None` without echo cancellation).
+    pub(crate) fn process_with(
+        &mut self,
+        processor: VoiceProcessor,
+        reference: Option<Consumer<i16>>,
+    ) {
         self.processing = Some((processor, reference));
     }
 
@@ -225,9 +230,12 @@ impl Microphone {
 /// Hands every whole frame the speaker queued in `reference` to `processor`.
 fn drain_reference(
     processor: &mut VoiceProcessor,
-    reference: &mut Consumer<i16>,
+    reference: &mut Option<Consumer<i16>>,
     frame: &mut [i16],
 ) {
+    let Some(reference) = reference.as_mut() else {
+        return;
+    };
     let n = frame.len();
     while reference.slots() >= n {
         if let Ok(chunk) = reference.read_chunk(n) {

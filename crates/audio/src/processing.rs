@@ -67,6 +67,9 @@ impl ProcessingConfig {
 /// seconds; analysed in step, the offset between the streams stays put.
 pub struct VoiceProcessor {
     apm: Option<AudioProcessing>,
+    /// Only the echo canceller uses the speaker's audio: without it none is queued or
+    /// analysed.
+    cancels_echo: bool,
     block: [i16; BLOCK_SAMPLES],
     /// Speaker audio not analysed yet, oldest first.
     reference: VecDeque<i16>,
@@ -114,9 +117,11 @@ impl VoiceProcessor {
             let _ = apm.set_stream_delay_ms(0);
             apm
         });
-        let capacity = if apm.is_some() { REFERENCE_CAPACITY } else { 0 };
+        let cancels_echo = apm.is_some() && config.echo_cancellation;
+        let capacity = if cancels_echo { REFERENCE_CAPACITY } else { 0 };
         Self {
             apm,
+            cancels_echo,
             block: [0; BLOCK_SAMPLES],
             reference: VecDeque::with_capacity(capacity),
             reference_frame: [0; FRAME_SAMPLES],
@@ -127,7 +132,7 @@ impl VoiceProcessor {
     /// frame played, before the microphone frames that may contain its echo. It is queued and
     /// analysed in step with the microphone frames (see [`VoiceProcessor`]).
     pub fn analyze_speaker_frame(&mut self, frame: &[i16]) {
-        if self.apm.is_none() {
+        if !self.cancels_echo {
             return;
         }
         let overflow = (self.reference.len() + frame.len()).saturating_sub(REFERENCE_CAPACITY);
@@ -164,7 +169,7 @@ impl VoiceProcessor {
     /// (silence for what is missing: the speaker plays silence when nothing came), plus any
     /// lead beyond [`MAX_REFERENCE_LEAD`].
     fn analyze_reference_for(&mut self, len: usize) {
-        let Some(apm) = self.apm.as_mut() else {
+        let Some(apm) = self.apm.as_mut().filter(|_| self.cancels_echo) else {
             return;
         };
         let lead = self.reference.len().saturating_sub(len);
@@ -194,5 +199,32 @@ impl VoiceProcessor {
         self.apm
             .as_ref()
             .and_then(|apm| apm.statistics().echo_return_loss_enhancement)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_echo_cancellation_keeps_the_speakers_audio() {
+        let frame = [1000i16; FRAME_SAMPLES];
+        let no_echo = ProcessingConfig {
+            echo_cancellation: false,
+            ..ProcessingConfig::default()
+        };
+        let mut without = VoiceProcessor::new(&no_echo);
+        without.analyze_speaker_frame(&frame);
+        assert!(
+            without.reference.is_empty(),
+            "nothing to analyse without AEC"
+        );
+        let mut with = VoiceProcessor::new(&ProcessingConfig::default());
+        with.analyze_speaker_frame(&frame);
+        assert_eq!(with.reference.len(), FRAME_SAMPLES);
+        // The microphone frame takes its speaker frame with it.
+        let mut mic = [0i16; FRAME_SAMPLES];
+        with.process_microphone_frame(&mut mic);
+        assert!(with.reference.is_empty());
     }
 }
