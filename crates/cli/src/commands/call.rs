@@ -1,12 +1,13 @@
 //! `sidetone-cli call` and `sidetone-cli answer`: one headless call with audio from and to
 //! WAV files.
 
+use crate::commands::engine_session::EngineSession;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sidetone_engine::{CallMedia, Engine, EngineConfig, EngineEvent, EngineHandle};
+use sidetone_engine::{CallMedia, EngineEvent, EngineHandle};
 use sidetone_media::CodecKind;
 use sidetone_sip::{
     AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, RegistrationState,
@@ -137,24 +138,13 @@ where
         Ok(config) => config,
         Err(e) => return fail(&Failure::Sip(e), json),
     };
-    let engine = match Engine::start(EngineConfig::default()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("sidetone-cli: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut events = engine.subscribe();
-    let waiter = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sidetone-cli: {e}");
-            let _ = engine.shutdown();
-            return ExitCode::FAILURE;
-        }
+    let EngineSession {
+        engine,
+        mut events,
+        waiter,
+    } = match EngineSession::start() {
+        Ok(session) => session,
+        Err(code) => return code,
     };
     let result = waiter.block_on(async {
         let id = register(&engine, &mut events, config, json).await?;

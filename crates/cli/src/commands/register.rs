@@ -1,10 +1,11 @@
 //! `sidetone-cli register`: register an account, print what happens, hold, unregister.
 
+use crate::commands::engine_session::EngineSession;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use sidetone_engine::{Engine, EngineConfig, EngineEvent, EngineHandle};
+use sidetone_engine::{EngineEvent, EngineHandle};
 use sidetone_sip::{AccountConfig, AccountId, RegistrationState, SipError};
 use tokio::sync::broadcast;
 
@@ -57,25 +58,13 @@ fn build_account(args: &RegisterArgs) -> Result<AccountConfig, SipError> {
 }
 
 fn register(account: AccountConfig, args: &RegisterArgs) -> ExitCode {
-    let engine = match Engine::start(EngineConfig::default()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("sidetone-cli: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut events = engine.subscribe();
-    // A small runtime of our own just to wait on events and timers; the engine has its own.
-    let waiter = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sidetone-cli: {e}");
-            let _ = engine.shutdown();
-            return ExitCode::FAILURE;
-        }
+    let EngineSession {
+        engine,
+        mut events,
+        waiter,
+    } = match EngineSession::start() {
+        Ok(session) => session,
+        Err(code) => return code,
     };
     let result = waiter.block_on(session(&engine, &mut events, account, args));
     let _ = engine.shutdown();
