@@ -98,6 +98,9 @@ impl From<sidetone_engine::EngineError> for CommandError {
             error @ sidetone_engine::EngineError::InvalidDtmf(_) => {
                 Self::new("call.invalid_target", error.to_string())
             }
+            error @ sidetone_engine::EngineError::DtmfUnavailable(_) => {
+                Self::new("call.dtmf_unavailable", error.to_string())
+            }
             other => Self::internal(other.to_string()),
         }
     }

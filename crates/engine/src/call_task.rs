@@ -20,7 +20,7 @@ use sidetone_sip::{
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::EngineEvent;
+use crate::{EngineError, EngineEvent};
 
 /// The voice processing on a call's microphone. Echo cancellation is off for now: measured in
 /// tests/e2e/test_app_call.py, sonora's AEC3 attenuates the user's own speech whenever the far
@@ -74,7 +74,7 @@ pub(crate) enum CallCommand {
     /// Put the far end on hold (true) or resume (false): a re-INVITE.
     Hold(bool),
     /// Send these DTMF digits (already checked) as RFC 4733 events.
-    Dtmf(String),
+    Dtmf(String, std::sync::mpsc::SyncSender<Result<(), EngineError>>),
 }
 
 /// Calls in progress, by id: how the handle reaches a call's task.
@@ -550,15 +550,18 @@ async fn drive(
                     }
                     None => tracing::info!("hold ignored: the call is not established"),
                 },
-                Some(CallCommand::Dtmf(digits)) => match runner.as_mut() {
-                    Some(runner) if runner.sends => {
-                        if let Err(e) = runner.session.queue_dtmf(&digits) {
-                            tracing::warn!(error = %e, "cannot send DTMF");
-                        }
-                    }
-                    Some(_) => tracing::warn!("DTMF not sent: the call is on hold"),
-                    None => tracing::warn!("DTMF not sent: the call is not established"),
-                },
+                Some(CallCommand::Dtmf(digits, reply)) => {
+                    let sent = match runner.as_mut() {
+                        Some(runner) if runner.sends => runner
+                            .session
+                            .queue_dtmf(&digits)
+                            .map_err(|_| EngineError::DtmfUnavailable("the far end agreed no telephone-event (RFC 4733)")),
+                        Some(_) => Err(EngineError::DtmfUnavailable("the call is on hold")),
+                        None => Err(EngineError::DtmfUnavailable("the call is not established")),
+                    };
+                    // The handle may have stopped waiting; nothing else to tell then.
+                    let _ = reply.try_send(sent);
+                }
                 Some(CallCommand::Hangup) => {
                     if let Err(e) = call.hangup().await {
                         tracing::debug!(error = %e, "hangup failed");

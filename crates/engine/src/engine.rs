@@ -17,6 +17,10 @@ use crate::account_task::{self, AccountCommand};
 use crate::call_task::{CallCommand, CallMedia, CallRegistry, lock_registry};
 use crate::{EngineError, EngineEvent};
 
+/// How long [`EngineHandle::dtmf`] waits for the call's task to say whether the digits
+/// went out (it answers within a tick; a call that ends meanwhile counts as gone).
+pub const DTMF_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -171,11 +175,17 @@ impl EngineHandle {
 
     /// Sends DTMF `digits` (`0`-`9`, `*`, `#`, `A`-`D`) on an established call as RFC 4733
     /// telephone-events: per digit a 100 ms event (three end packets) in place of voice,
-    /// 60 ms apart. Invalid digits fail here with [`EngineError::InvalidDtmf`]; a call that
-    /// agreed no telephone-event type, or is on hold, sends nothing (logged).
+    /// 60 ms apart. Invalid digits fail with [`EngineError::InvalidDtmf`]; a call that agreed
+    /// no telephone-event type, is on hold or not yet established fails with
+    /// [`EngineError::DtmfUnavailable`] (the call's task answers at once; this waits for it,
+    /// at most [`DTMF_ANSWER_WAIT`]). Do not call it from inside an async task.
     pub fn dtmf(&self, call_id: &CallId, digits: &str) -> Result<(), EngineError> {
         sidetone_media::dtmf::parse_digits(digits).map_err(EngineError::InvalidDtmf)?;
-        self.call_command(call_id, CallCommand::Dtmf(digits.to_owned()))
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.call_command(call_id, CallCommand::Dtmf(digits.to_owned(), reply))?;
+        answer
+            .recv_timeout(DTMF_ANSWER_WAIT)
+            .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
     }
 
     /// Refuses a ringing incoming call (603 Decline).

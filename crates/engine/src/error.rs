@@ -18,6 +18,10 @@ pub enum EngineError {
     /// The caller: DTMF digits other than `0`-`9`, `*`, `#`, `A`-`D` (or none at all).
     #[error("{0}")]
     InvalidDtmf(sidetone_media::MediaError),
+    /// The call cannot carry DTMF now: it agreed no telephone-event type with the far end,
+    /// is on hold, or is not established yet. Nothing was sent.
+    #[error("DTMF cannot be sent on this call: {0}")]
+    DtmfUnavailable(&'static str),
     /// Signalling failed; the inner error says whose fault.
     #[error(transparent)]
     Sip(#[from] SipError),
@@ -31,6 +35,7 @@ impl EngineError {
             EngineError::Stopped => "engine.stopped",
             EngineError::UnknownCall(_) => "engine.unknown_call",
             EngineError::InvalidDtmf(_) => "engine.invalid_dtmf",
+            EngineError::DtmfUnavailable(_) => "engine.dtmf_unavailable",
             EngineError::Sip(e) => e.code(),
         }
     }

@@ -151,14 +151,19 @@ pub fn call_hold(
     Ok(state.engine.hold(&CallId(call_id), hold)?)
 }
 
-/// Sends DTMF digits (`0-9*#`, RFC 4733) on a call.
+/// Sends DTMF digits (`0-9*#A-D`, RFC 4733) on a call. Waits for the call to say whether
+/// they went out (a tick at most), off the main thread.
 #[tauri::command]
-pub fn call_dtmf(
+pub async fn call_dtmf(
     state: State<'_, AppState>,
     call_id: String,
     digits: String,
 ) -> Result<(), CommandError> {
-    Ok(state.engine.dtmf(&CallId(call_id), &digits)?)
+    let engine = state.engine.clone();
+    tauri::async_runtime::spawn_blocking(move || engine.dtmf(&CallId(call_id), &digits))
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))??;
+    Ok(())
 }
 
 #[cfg(test)]

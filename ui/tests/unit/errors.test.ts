@@ -33,6 +33,10 @@ describe('describeError', () => {
     const e = { code: 'net.unreachable', message: 'x' };
     expect(describeError(e, { server: 'pbx.example.com' })).toContain('pbx.example.com');
   });
+  it('explains keypad tones that cannot be sent instead of the engine’s wording', () => {
+    const e = { code: 'call.dtmf_unavailable', message: 'DTMF cannot be sent on this call: the call is on hold' };
+    expect(describeError(e)).toMatch(/Keypad tones cannot be sent/);
+  });
   it('shows the shell’s message for codes it has no sentence for', () => {
     expect(describeError({ code: 'sip.busy_here', message: 'The line is busy.' })).toBe('The line is busy.');
   });

@@ -64,6 +64,7 @@ export const ErrorCode = {
   NotRegistered: 'call.not_registered',
   InvalidTarget: 'call.invalid_target',
   CallNotFound: 'call.not_found',
+  DtmfUnavailable: 'call.dtmf_unavailable',
 
   ExportFailed: 'history.export_failed',
   VoicemailNotFound: 'voicemail.not_found',

@@ -128,6 +128,7 @@ export const en = {
   'err.ssoFailed': 'Single sign-on did not complete. Try again.',
   'err.tls': 'The server’s identity could not be verified, so Sidetone did not connect.',
   'err.unavailable': 'This window runs inside the Sidetone desktop app only.',
+  'err.dtmfUnavailable': 'Keypad tones cannot be sent on this call right now (on hold, not answered yet, or the other side does not accept them).',
   'err.notRegistered': 'Your phone line is not connected yet, so the call could not be placed.',
 
   'phone.title': 'Phone',

@@ -53,6 +53,8 @@ export function describeError(reason: unknown, ctx: ErrorContext = {}): string {
       return t('err.unavailable');
     case ErrorCode.NotRegistered:
       return t('err.notRegistered');
+    case ErrorCode.DtmfUnavailable:
+      return t('err.dtmfUnavailable');
     default:
       return error.message;
   }
