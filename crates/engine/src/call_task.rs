@@ -22,12 +22,11 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::{EngineError, EngineEvent};
 
-/// The voice processing on a call's microphone. Echo cancellation is off for now: measured in
-/// tests/e2e/test_app_call.py, sonora's AEC3 attenuates the user's own speech whenever the far
-/// end talks, even with no echo path (PESQ-WB of what the far end hears: 1.1 with it, 1.4
-/// after the faster no-echo detector and render/capture pacing in sidetone-audio, 3.2
-/// without; 3.5 with no processing at all). The rest is AEC3's start-up suppression, whose
-/// settings sonora 0.2 does not expose. Noise suppression and gain cost 0.3 and stay.
+/// The voice processing on a call's microphone. Echo cancellation is off for now: sonora's
+/// AEC3 suppresses the user's own speech while the far end talks for the first seconds of a
+/// call, even with no echo path (its start-up settings are not exposed by sonora 0.2), and
+/// tests/e2e/test_app_call.py, which scores what the far end hears, falls below its floor
+/// with it on. Noise suppression and gain stay.
 const CALL_PROCESSING: ProcessingConfig = ProcessingConfig {
     echo_cancellation: false,
     noise_suppression: true,

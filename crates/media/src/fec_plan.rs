@@ -1,9 +1,9 @@
 //! How much loss Opus plans its in-band FEC for, from the loss the call actually sees.
 //!
 //! FEC is not free: at a fixed bitrate, every bit of redundancy is taken from the voice. So
-//! a call starts planning for little loss and plans for more only when loss shows up
-//! (measured on a clean loopback call, what baresip heard from us: PESQ-WB 3.48 planning for
-//! 10 % loss, 3.52 planning for 2 %; the rest of the gap to baresip's 4.04 is elsewhere). Until RTCP receiver reports are in, the loss we *receive* (frames the jitter
+//! a call starts planning for little loss and plans for more only when loss shows up (the
+//! PESQ rows of bench/RESULTS.md, with and without loss, are the figures to watch). Until
+//! RTCP receiver reports are in, the loss we *receive* (frames the jitter
 //! buffer had to conceal) stands in for the loss we cause: most paths lose in both directions.
 //!
 //! Sans-IO: counters in, a new plan out; no clock (one observation per played frame).
