@@ -68,6 +68,8 @@ pub enum FetchOutcome {
 pub struct ProvisioningClient {
     pub(crate) document_http: reqwest::Client,
     pub(crate) discovery_http: reqwest::Client,
+    /// For OpenID Connect: follows no redirect.
+    pub(crate) oidc_http: reqwest::Client,
 }
 
 impl ProvisioningClient {
@@ -77,7 +79,8 @@ impl ProvisioningClient {
         let tls = client_tls_config(extra_ca_pem)?;
         Ok(Self {
             document_http: http::client(tls.clone(), Redirects::SameOrigin)?,
-            discovery_http: http::client(tls, Redirects::HttpsOnly)?,
+            discovery_http: http::client(tls.clone(), Redirects::HttpsOnly)?,
+            oidc_http: http::client(tls, Redirects::Never)?,
         })
     }
 

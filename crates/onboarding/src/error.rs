@@ -211,6 +211,20 @@ pub enum OnboardingError {
         /// The verifier's reason.
         detail: String,
     },
+    /// `sso_cancelled`: the user cancelled at the identity provider (`access_denied`).
+    #[error("single sign-on was cancelled at the identity provider")]
+    SsoCancelled,
+    /// `sso_failed`: the identity provider's answer failed a check (issuer, `state`, `iss`,
+    /// ID token signature, audience, nonce, expiry) or reported an error. Never retried.
+    #[error("single sign-on failed: {detail}")]
+    SsoFailed {
+        /// What failed, for logs (never a token or code).
+        detail: String,
+    },
+    /// `session_expired`: the identity provider no longer accepts the refresh token (revoked,
+    /// expired, or the user was signed out there): sign in again.
+    #[error("the single sign-on session has ended: sign in again")]
+    SessionExpired,
     /// The server could not be reached (DNS, refused, reset).
     #[error("could not reach {host}: {detail}")]
     Unreachable {
@@ -252,6 +266,9 @@ impl OnboardingError {
             Self::NoProvisioningLink => "no_provisioning_link",
             Self::RedirectRefused { .. } => "redirect_refused",
             Self::UnexpectedResponse { .. } => "unexpected_response",
+            Self::SsoCancelled => "sso_cancelled",
+            Self::SsoFailed { .. } => "sso_failed",
+            Self::SessionExpired => "session_expired",
             Self::Tls { .. } => "tls_error",
             Self::Unreachable { .. } => "unreachable",
             Self::Timeout { .. } => "timeout",

@@ -33,6 +33,9 @@ pub(crate) enum Redirects {
     SameOrigin,
     /// Only to `https://` (WebFinger).
     HttpsOnly,
+    /// None (OpenID Connect discovery, JWKS and token requests: a redirect there is an
+    /// attack on the client, RFC 9700 §4.11).
+    Never,
 }
 
 /// A client with `tls` and the redirect rule.
@@ -52,6 +55,7 @@ pub(crate) fn client(tls: rustls::ClientConfig, redirects: Redirects) -> Result<
             && match redirects {
                 Redirects::SameOrigin => first_origin.is_some_and(|o| o == next.origin()),
                 Redirects::HttpsOnly => true,
+                Redirects::Never => false,
             };
         if allowed {
             attempt.follow()

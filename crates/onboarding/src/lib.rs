@@ -19,6 +19,7 @@ mod http;
 mod input;
 mod link;
 mod qr;
+mod sso;
 mod tls;
 mod webfinger;
 
@@ -30,6 +31,10 @@ pub use error::{Invalid, OnboardingError, Result};
 pub use input::{LoginId, PastedInput, parse_input};
 pub use link::{DeploymentLink, MAX_LINK_LEN};
 pub use qr::{MAX_IMAGE_BYTES, decode_qr_image};
+pub use sso::{
+    BROWSER_ENV, DEFAULT_CLIENT_ID, DEFAULT_SCOPES, SsoAttempt, SsoRequest, SsoTokens,
+    open_in_browser,
+};
 pub use tls::client_tls_config;
 pub use webfinger::{
     DiscoveredAccount, Discovery, PROP_ACCOUNT_NUMBER, PROP_ISSUER, PROP_SIGN_IN, REL_ISSUER,

@@ -2,33 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::OnceLock;
+mod common;
+
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use sidetone_lab_client::Lab;
+use common::lab::{admin, client, idp};
+use serde_json::json;
 use sidetone_onboarding::{
     AuthCode, Authentication, DeploymentLink, FetchOutcome, LoginId, OnboardingError,
-    ProvisioningClient, SecretString, SignInMethod, Url, ValidatedDocument, client_tls_config,
+    ProvisioningClient, SecretString, SignInMethod, Url, ValidatedDocument,
 };
-
-/// One lab for every test in this file; it stops when the test process ends.
-fn lab() -> &'static Lab {
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    LAB.get_or_init(|| Lab::start(&["kamailio", "idp"]).expect("the lab starts"))
-}
-
-fn idp() -> &'static Value {
-    lab().service("idp")
-}
-
-fn ca_pem() -> Vec<u8> {
-    std::fs::read(idp()["ca_cert"].as_str().unwrap()).unwrap()
-}
-
-fn client() -> ProvisioningClient {
-    ProvisioningClient::new(Some(&ca_pem())).unwrap()
-}
 
 fn user(id: &str) -> (String, SecretString) {
     let u = &idp()["users"][id];
@@ -40,30 +23,6 @@ fn user(id: &str) -> (String, SecretString) {
 
 fn provisioning_url() -> Url {
     Url::parse(idp()["provisioning_url"].as_str().unwrap()).unwrap()
-}
-
-/// The lab's admin API (tests only).
-async fn admin(route: &str, body: Value) -> Value {
-    let tls = client_tls_config(Some(&ca_pem())).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .no_proxy()
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{}{route}", idp()["admin_url"].as_str().unwrap()))
-        .bearer_auth(idp()["admin_key"].as_str().unwrap())
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&body).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "admin {route}: {}",
-        response.status()
-    );
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
 
 fn document(outcome: FetchOutcome) -> Box<ValidatedDocument> {
