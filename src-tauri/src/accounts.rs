@@ -47,6 +47,12 @@ pub struct SavedAccount {
     /// The provider's account number, when it has one.
     #[serde(default)]
     pub account_number: Option<String>,
+    /// For "sso" accounts: the issuer signed in at (its refresh token is in the keychain).
+    #[serde(default)]
+    pub sso_issuer: Option<String>,
+    /// For "sso" accounts: the client id used at the issuer.
+    #[serde(default)]
+    pub sso_client_id: Option<String>,
 }
 
 impl SavedAccount {
@@ -68,6 +74,8 @@ impl SavedAccount {
             auth_username: config.auth_username.clone(),
             ca_file: config.ca_file.clone(),
             account_number: None,
+            sso_issuer: None,
+            sso_client_id: None,
         }
     }
 
@@ -114,6 +122,13 @@ pub fn store_password(account_id: &str, password: &Password) -> Result<(), Comma
     let secret = SecretString::from(password.expose().to_owned());
     vault()
         .store(account_id, SecretKind::SipPassword, &secret)
+        .map_err(vault_error)
+}
+
+/// Keeps a single sign-on refresh token in the keychain (the newest replaces the old). Blocks.
+pub fn store_refresh_token(account_id: &str, token: &SecretString) -> Result<(), CommandError> {
+    vault()
+        .store(account_id, SecretKind::RefreshToken, token)
         .map_err(vault_error)
 }
 

@@ -66,6 +66,9 @@ impl From<sidetone_onboarding::OnboardingError> for CommandError {
             E::LockedOut { .. } => "auth.locked",
             E::PasswordExpired { .. } => "auth.password_expired",
             E::UseSingleSignOn { .. } => "onboarding.use_sso",
+            E::SsoCancelled => "onboarding.sso_cancelled",
+            E::SsoFailed { .. } => "onboarding.sso_failed",
+            E::SessionExpired => "auth.session_expired",
             E::UnknownToken => "onboarding.link_invalid",
             E::TokenUsedOrExpired { .. } => "onboarding.link_expired",
             E::WebFingerNotFound | E::NoProvisioningLink | E::UnknownAccount => {

@@ -71,6 +71,8 @@ pub fn run() {
             commands::onboarding::onboarding_discover,
             commands::onboarding::onboarding_sign_in_token,
             commands::onboarding::onboarding_sign_in_password,
+            commands::sso::onboarding_sign_in_sso,
+            commands::sso::onboarding_cancel_sso,
             commands::onboarding::terms_get,
             commands::onboarding::terms_accept,
             commands::accounts::accounts_list,

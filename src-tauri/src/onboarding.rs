@@ -10,8 +10,10 @@ use std::sync::{Mutex, OnceLock};
 
 use sidetone_engine::provisioned::ProvisionedLine;
 use sidetone_onboarding::{
-    AccountChoice, Deployment, DiscoveredAccount, ProvisioningClient, SignInMethod, Terms, Url,
+    AccountChoice, Deployment, DiscoveredAccount, ProvisioningClient, SecretString, SignInMethod,
+    Terms, Url,
 };
+use tokio::sync::oneshot;
 
 use crate::error::CommandError;
 
@@ -78,6 +80,22 @@ impl Resolved {
     }
 }
 
+impl Resolved {
+    /// The discovered account the user picked: by account number or list index, the first
+    /// when there is one only (`None` for links, or an unknown pick).
+    pub fn chosen_account(&self, account_id: Option<&str>) -> Option<&DiscoveredAccount> {
+        let Resolved::Discovered { accounts, .. } = self else {
+            return None;
+        };
+        match account_id {
+            Some(id) => accounts.iter().enumerate().find_map(|(i, a)| {
+                (a.account_number.as_deref() == Some(id) || i.to_string() == id).then_some(a)
+            }),
+            None => accounts.first(),
+        }
+    }
+}
+
 /// The host (and port, when not the default) of `url`.
 pub fn host_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
@@ -121,6 +139,20 @@ pub struct PendingAccount {
     pub method: &'static str,
     /// The terms to accept.
     pub terms: Terms,
+    /// For a single sign-on account: where it signed in, and its refresh token.
+    pub sso: Option<SsoSession>,
+}
+
+/// What is kept of a single sign-on: enough to fetch the document again without the browser.
+#[derive(Debug, Clone)]
+pub struct SsoSession {
+    /// The issuer, exactly as its metadata names it.
+    pub issuer: String,
+    /// The client id used there.
+    pub client_id: String,
+    /// The refresh token, for the keychain (never the store). `None` when the issuer gave
+    /// none: then the next document refresh asks the user to sign in again.
+    pub refresh_token: Option<SecretString>,
 }
 
 /// The onboarding commands' memory.
@@ -128,6 +160,8 @@ pub struct OnboardingState {
     deployments: Mutex<HashMap<String, Resolved>>,
     pending: Mutex<HashMap<String, PendingAccount>>,
     next_id: AtomicU64,
+    /// Single sign-ons waiting for the browser, by deployment id: sending cancels one.
+    sso_waits: Mutex<HashMap<String, oneshot::Sender<()>>>,
     /// Built on first use: loading the OS's root certificates is work most starts of the app
     /// never need (the accounts exist already), and a bad extra CA must fail onboarding with
     /// a clear error, not stop the phone from starting.
@@ -149,6 +183,7 @@ impl OnboardingState {
             deployments: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            sso_waits: Mutex::new(HashMap::new()),
             client: OnceLock::new(),
             discovery_server,
             trust_dir,
@@ -199,6 +234,29 @@ impl OnboardingState {
     /// Forgets a deployment once it has been used.
     pub fn forget(&self, id: &str) {
         if let Ok(mut map) = self.deployments.lock() {
+            map.remove(id);
+        }
+    }
+
+    /// Notes that `id`'s single sign-on waits for the browser; the receiver completes when
+    /// the user cancels it, or when a newer sign-in for the same deployment replaces it.
+    pub fn sso_started(&self, id: &str) -> oneshot::Receiver<()> {
+        let (cancel, cancelled) = oneshot::channel();
+        if let Ok(mut map) = self.sso_waits.lock() {
+            map.insert(id.to_owned(), cancel);
+        }
+        cancelled
+    }
+
+    /// Cancels `id`'s waiting single sign-on; false when none waits.
+    pub fn cancel_sso(&self, id: &str) -> bool {
+        let waiting = self.sso_waits.lock().ok().and_then(|mut m| m.remove(id));
+        waiting.is_some_and(|cancel| cancel.send(()).is_ok())
+    }
+
+    /// Forgets `id`'s single sign-on once it has ended either way.
+    pub fn sso_ended(&self, id: &str) {
+        if let Ok(mut map) = self.sso_waits.lock() {
             map.remove(id);
         }
     }

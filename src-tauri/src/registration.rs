@@ -29,6 +29,12 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
                 .await
                 .map_err(|e| CommandError::internal(e.to_string()))??;
         }
+        if let Some(token) = pending.sso.as_ref().and_then(|s| s.refresh_token.clone()) {
+            let id = first.id.to_string();
+            spawn_blocking(move || accounts::store_refresh_token(&id, &token))
+                .await
+                .map_err(|e| CommandError::internal(e.to_string()))??;
+        }
         let registered = register_line(state, line).await;
         let config = match registered {
             Ok(config) => config,
@@ -42,6 +48,8 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
         saved.method = pending.method.to_owned();
         saved.display_name = Some(line.display_name.clone());
         saved.account_number = line.account_number.clone();
+        saved.sso_issuer = pending.sso.as_ref().map(|s| s.issuer.clone());
+        saved.sso_client_id = pending.sso.as_ref().map(|s| s.client_id.clone());
         let store = state.store()?;
         let mut all = accounts::load_all(&store)?;
         all.retain(|a| a.id != saved.id);

@@ -7,3 +7,4 @@ pub mod deep_link;
 pub mod history;
 pub mod onboarding;
 pub mod settings;
+pub mod sso;

@@ -13,7 +13,7 @@ use tauri::State;
 
 use crate::commands::accounts::SignInResult;
 use crate::error::CommandError;
-use crate::onboarding::{PendingAccount, Resolved, host_of};
+use crate::onboarding::{PendingAccount, Resolved, SsoSession, host_of};
 use crate::registration::activate;
 use crate::state::AppState;
 
@@ -310,7 +310,7 @@ pub async fn onboarding_sign_in_token(
         }
         FetchOutcome::Document(document) => {
             let host = resolved.server_host();
-            let result = provisioned_account(&state, *document, host, "token").await?;
+            let result = provisioned_account(&state, *document, host, "token", None).await?;
             state.onboarding.forget(&deployment_id);
             Ok(TokenSignInView::SignedIn { result })
         }
@@ -341,18 +341,12 @@ pub async fn onboarding_sign_in_password(
         Resolved::Choices { deployment, .. } => {
             (deployment.provisioning_url.clone(), deployment.user.clone())
         }
-        Resolved::Discovered {
-            login_id, accounts, ..
-        } => {
-            let chosen = match &account_id {
-                Some(id) => accounts.iter().enumerate().find(|(i, a)| {
-                    a.account_number.as_deref() == Some(id.as_str()) || i.to_string() == *id
-                }),
-                None => accounts.iter().enumerate().next(),
-            };
-            let (_, chosen) = chosen.ok_or_else(|| {
-                CommandError::new("onboarding.account_unknown", "Pick an account.")
-            })?;
+        Resolved::Discovered { login_id, .. } => {
+            let chosen = resolved
+                .chosen_account(account_id.as_deref())
+                .ok_or_else(|| {
+                    CommandError::new("onboarding.account_unknown", "Pick an account.")
+                })?;
             (chosen.href.clone(), Some(login_id.clone()))
         }
     };
@@ -374,7 +368,7 @@ pub async fn onboarding_sign_in_password(
     let host = resolved.server_host();
     match state.onboarding.client()?.fetch(&url, &auth).await? {
         FetchOutcome::Document(document) => {
-            let result = provisioned_account(&state, *document, host, "password").await?;
+            let result = provisioned_account(&state, *document, host, "password", None).await?;
             state.onboarding.forget(&deployment_id);
             Ok(result)
         }
@@ -403,11 +397,12 @@ pub async fn onboarding_sign_in_password(
 /// Turns a fetched document into an account: parked for the terms when the provider has
 /// terms this profile has not accepted, else activated (secrets to the keychain, registered,
 /// saved) at once.
-async fn provisioned_account(
+pub(crate) async fn provisioned_account(
     state: &AppState,
     validated: ValidatedDocument,
     server_host: String,
     method: &'static str,
+    sso: Option<SsoSession>,
 ) -> Result<SignInResult, CommandError> {
     let ca_file = match provisioned::trust_pem(&validated) {
         Some(pem) => Some(write_trust(state, &server_host, &pem)?),
@@ -440,6 +435,7 @@ async fn provisioned_account(
             emergency: None,
             extensions: Default::default(),
         }),
+        sso,
     };
     let terms_required = terms_outstanding(state, &server_host, &pending.terms)?;
     if terms_required {

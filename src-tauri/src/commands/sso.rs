@@ -1,0 +1,105 @@
+//! Single sign-on commands: the user's company sign-in page opens in the system browser
+//! (never the webview), the loopback redirect brings the code back, the access token fetches
+//! the provisioning document, and the refresh token goes to the keychain with the account.
+
+use std::time::Duration;
+
+use sidetone_onboarding::{FetchOutcome, SsoRequest, open_in_browser};
+use tauri::State;
+
+use crate::commands::accounts::SignInResult;
+use crate::commands::onboarding::provisioned_account;
+use crate::error::CommandError;
+use crate::onboarding::{Resolved, SsoSession};
+use crate::state::AppState;
+
+/// How long Sidetone waits for the browser before it gives up (MFA, a forgotten password and
+/// a coffee fit in; a forgotten tab does not hold the listener open for ever).
+pub const SSO_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Signs in at the account's identity provider in the system browser and fetches the
+/// document with the access token. Resolves when the browser's redirect arrives; rejects
+/// `onboarding.sso_cancelled` after `onboarding_cancel_sso` or a Cancel at the provider,
+/// `onboarding.sso_timeout` after [`SSO_WAIT`].
+#[tauri::command]
+pub async fn onboarding_sign_in_sso(
+    state: State<'_, AppState>,
+    deployment_id: String,
+    account_id: Option<String>,
+) -> Result<SignInResult, CommandError> {
+    sign_in_sso(&state, &deployment_id, account_id.as_deref()).await
+}
+
+/// Cancels the sign-in waiting for the browser (the user pressed Cancel in Sidetone).
+#[tauri::command]
+pub fn onboarding_cancel_sso(
+    state: State<'_, AppState>,
+    deployment_id: String,
+) -> Result<(), CommandError> {
+    state.onboarding.cancel_sso(&deployment_id);
+    Ok(())
+}
+
+async fn sign_in_sso(
+    state: &AppState,
+    deployment_id: &str,
+    account_id: Option<&str>,
+) -> Result<SignInResult, CommandError> {
+    let resolved = state.onboarding.deployment(deployment_id)?;
+    let Resolved::Discovered { login_id, .. } = &resolved else {
+        return Err(CommandError::new(
+            "onboarding.sso_failed",
+            "This set-up does not use single sign-on: sign in with your password.",
+        ));
+    };
+    let account = resolved
+        .chosen_account(account_id)
+        .ok_or_else(|| CommandError::new("onboarding.account_unknown", "Pick an account."))?;
+    let issuer = account.issuer.clone().ok_or_else(|| {
+        CommandError::new(
+            "onboarding.sso_failed",
+            "Your provider did not say where its sign-in page is. Contact your administrator.",
+        )
+    })?;
+    let mut request = SsoRequest::new(issuer);
+    request.login_hint = Some(login_id.clone());
+    let client = state.onboarding.client()?;
+    let attempt = client.start_sso(&request).await?;
+    // Registered before the browser opens, so a Cancel pressed at once is not lost.
+    let cancelled = state.onboarding.sso_started(deployment_id);
+    if let Err(error) = open_in_browser(attempt.authorize_url()) {
+        state.onboarding.sso_ended(deployment_id);
+        return Err(error.into());
+    }
+    let outcome = tokio::select! {
+        done = tokio::time::timeout(SSO_WAIT, attempt.complete()) => match done {
+            Ok(result) => result.map_err(CommandError::from),
+            Err(_) => Err(CommandError::new(
+                "onboarding.sso_timeout",
+                "The sign-in in your browser did not finish in time. Try again.",
+            )),
+        },
+        _ = cancelled => Err(CommandError::new("onboarding.sso_cancelled", "Sign-in cancelled.")),
+    };
+    state.onboarding.sso_ended(deployment_id);
+    let tokens = outcome?;
+    match client.fetch(&account.href, &tokens.bearer()).await? {
+        FetchOutcome::Document(document) => {
+            let sso = SsoSession {
+                issuer: tokens.issuer.clone(),
+                client_id: request.client_id.clone(),
+                refresh_token: tokens.refresh_token.clone(),
+            };
+            let host = resolved.server_host();
+            let result = provisioned_account(state, *document, host, "sso", Some(sso)).await?;
+            state.onboarding.forget(deployment_id);
+            Ok(result)
+        }
+        // Discovery listed the accounts up front and the user picked one: another list here
+        // is the server contradicting itself.
+        _ => Err(CommandError::new(
+            "onboarding.server_error",
+            "The server's answer was not understood.",
+        )),
+    }
+}
