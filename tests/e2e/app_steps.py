@@ -92,3 +92,16 @@ def snapshot(driver, name: str, timeout: float = 10.0) -> None:
                               daemon=True)
     worker.start()
     worker.join(timeout)
+
+
+def browser_report(path, timeout: float = 30.0) -> dict:
+    """The JSON line tests/lab/browser/sign_in.mjs wrote to `path`. The browser closes itself
+    after the redirect, apart from the app or CLI, so the line may come a little later."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip().endswith("}"):
+            break
+        time.sleep(0.1)
+    return json.loads(path.read_text())

@@ -25,6 +25,12 @@ def app_binary() -> Path:
     return target / "debug" / "sidetone"
 
 
+def cli_binary() -> Path:
+    """The debug build of `sidetone-cli` (scripts/test.sh builds it before the tests)."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "debug" / "sidetone-cli"
+
+
 def tauri_driver() -> str | None:
     """tauri-driver from PATH or ~/.cargo/bin."""
     return shutil.which("tauri-driver") or (
@@ -63,18 +69,21 @@ def xvfb_display():
 
 
 @contextmanager
-def desktop_session(extra_env: dict | None = None):
+def desktop_session(extra_env: dict | None = None, home: Path | None = None):
     """Xvfb + a private D-Bus session + tauri-driver; yields (webdriver_url, env, home).
 
     With `DBUS_SESSION_BUS_ADDRESS` in `extra_env` (e.g. the lab keyring's bus) the app uses
-    that bus; otherwise it gets a fresh private one from dbus-run-session.
+    that bus; otherwise it gets a fresh private one from dbus-run-session. A `home` given is
+    used (and kept) so a second session starts the app on the first one's data, the way a
+    person restarts it; without one, a fresh home is made and removed afterwards.
     """
     driver = tauri_driver()
     if driver is None:
         raise RuntimeError("tauri-driver is not installed (scripts/test.sh installs it)")
-    home = Path(tempfile.mkdtemp(prefix="sidetone-e2e-"))
+    keep_home = home is not None
+    home = Path(home) if keep_home else Path(tempfile.mkdtemp(prefix="sidetone-e2e-"))
     runtime = home / "run"
-    runtime.mkdir(mode=0o700)
+    runtime.mkdir(mode=0o700, exist_ok=True)
     port, native_port = _free_port(), _free_port()
     with xvfb_display() as display:
         env = dict(os.environ)
@@ -111,7 +120,8 @@ def desktop_session(extra_env: dict | None = None):
                 proc.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(proc.pid, 9)
-            shutil.rmtree(home, ignore_errors=True)
+            if not keep_home:
+                shutil.rmtree(home, ignore_errors=True)
 
 
 def open_app(url: str, args: list[str] | None = None):

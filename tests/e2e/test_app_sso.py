@@ -7,7 +7,6 @@ file. A sign-in the user cancels in Sidetone leaves nothing behind and can be st
 
 from __future__ import annotations
 
-import json
 import stat
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
 from app_steps import (  # noqa: E402
-    click_button, fill_terms, invoke, registered_accounts, snapshot, wait_for)
+    browser_report, click_button, fill_terms, invoke, registered_accounts, snapshot, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +83,7 @@ def test_sso_in_the_system_browser_registers_and_keeps_the_refresh_token_in_the_
             finally:
                 driver.quit()
 
-            report = json.loads((tmp_path / "browser.json").read_text())
+            report = browser_report(tmp_path / "browser.json")
             assert report["reached"] and report["path"] == "/callback", report
             assert "You are signed in" in report["text"], report
             opened = (tmp_path / "opened.txt").read_text().split()

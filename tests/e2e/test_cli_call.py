@@ -9,7 +9,6 @@ built: `cargo build -p sidetone-cli` ($CARGO_TARGET_DIR/debug/sidetone-cli).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lab"))
 
 from sidetone_lab import Lab, audio  # noqa: E402
+from desktop import cli_binary  # noqa: E402
 
 # Measured 2026-11-23 (debug build, loaded 2-core machine; we play "bob", baresip "alice"):
 #   opus: baresip heard us WB 3.46-3.49, we heard baresip WB 4.31
@@ -33,10 +33,6 @@ FLOORS = {
     "pcmu": {"wb": 2.5, "nb": 3.5},
 }
 
-
-def cli_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "debug" / "sidetone-cli"
 
 
 @pytest.mark.timeout(120)

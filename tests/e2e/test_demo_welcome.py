@@ -7,20 +7,17 @@ stops the demo."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from desktop import cli_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "tests" / "lab" / "lab"
 
-
-def cli_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "debug" / "sidetone-cli"
 
 
 @pytest.mark.timeout(240)

@@ -23,6 +23,7 @@ enum Command {
     Answer(commands::call::AnswerArgs),
     History(commands::history::HistoryArgs),
     Provision(commands::provision::ProvisionArgs),
+    Login(commands::provision::LoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Answer(args) => commands::call::run_answer(args),
         Command::History(args) => commands::history::run(args),
         Command::Provision(args) => commands::provision::run(args),
+        Command::Login(args) => commands::provision::run_login(args),
     }
 }
 

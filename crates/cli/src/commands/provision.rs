@@ -1,4 +1,6 @@
-//! `sidetone-cli provision`: what a link, code, QR image or login id would set up.
+//! `sidetone-cli provision` and `sidetone-cli login`: what a link, code, QR image or login id
+//! would set up, signing in with a one-time token, a password (stdin) or single sign-on in
+//! the browser.
 //!
 //! Prints the host it contacts, then the provider and the accounts of the document. Saving
 //! (vault, store, engine) is not done here yet: secrets are counted, never printed.
@@ -8,10 +10,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use std::time::Duration;
+
 use sidetone_onboarding::{
     Authentication, Deployment, FetchOutcome, LoginId, OnboardingError, PastedInput,
-    ProvisioningClient, SecretString, ValidatedDocument, decode_qr_image, parse_input,
+    ProvisioningClient, SecretString, SignInMethod, SsoRequest, Url, ValidatedDocument,
+    decode_qr_image, open_in_browser, parse_input,
 };
+
+/// How long `login` waits for the browser's sign-in.
+const SSO_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// Shows what a deployment link, authentication code, QR image or login id would add.
 #[derive(Debug, Args)]
@@ -19,6 +27,24 @@ pub struct ProvisionArgs {
     /// A `sidetone://provision?…` link, an authentication code, a login id
     /// (`jane@acme.example`), or the path of a PNG/JPEG image with a QR code.
     input: String,
+    #[command(flatten)]
+    options: SignInOptions,
+}
+
+/// Signs in with a login id: password (stdin) or single sign-on in the browser, as the
+/// provider's discovery says.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The login id or e-mail address (`jane@acme.example`).
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    options: SignInOptions,
+}
+
+/// How `provision` and `login` sign in and what they print.
+#[derive(Debug, Args)]
+pub struct SignInOptions {
     /// Read the password from stdin (one line) and fetch the document with it.
     #[arg(long)]
     password_stdin: bool,
@@ -34,10 +60,23 @@ pub struct ProvisionArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Single sign-on: print the sign-in URL without opening a browser (open it yourself on
+    /// this machine; the answer comes back to 127.0.0.1).
+    #[arg(long)]
+    no_browser: bool,
+}
+
+/// Runs `login --user ID`: the same as `provision ID`.
+pub fn run_login(args: LoginArgs) -> ExitCode {
+    run(ProvisionArgs {
+        input: args.user,
+        options: args.options,
+    })
 }
 
 /// Runs the command; exit code 0 on success, 1 with `code: message` otherwise.
-pub fn run(args: ProvisionArgs) -> ExitCode {
+pub fn run(provision: ProvisionArgs) -> ExitCode {
+    let args = &provision.options;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -45,7 +84,7 @@ pub fn run(args: ProvisionArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start: {e}"), None, args.json),
     };
-    match runtime.block_on(run_inner(&args)) {
+    match runtime.block_on(run_inner(&provision.input, args)) {
         Ok(report) => {
             if args.json {
                 println!("{report}");
@@ -85,7 +124,7 @@ fn fail(message: &str, code: Option<&str>, json: bool) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn run_inner(args: &ProvisionArgs) -> Result<serde_json::Value, Failure> {
+async fn run_inner(input: &str, args: &SignInOptions) -> Result<serde_json::Value, Failure> {
     let ca = match &args.ca_file {
         Some(path) => Some(
             std::fs::read(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?,
@@ -93,7 +132,7 @@ async fn run_inner(args: &ProvisionArgs) -> Result<serde_json::Value, Failure> {
         None => None,
     };
     let client = ProvisioningClient::new(ca.as_deref())?;
-    let image = PathBuf::from(&args.input);
+    let image = PathBuf::from(input);
     let is_image = image.extension().is_some_and(|x| {
         ["png", "jpg", "jpeg"]
             .iter()
@@ -104,7 +143,7 @@ async fn run_inner(args: &ProvisionArgs) -> Result<serde_json::Value, Failure> {
             .map_err(|e| Failure::Other(format!("{}: {e}", image.display())))?;
         PastedInput::Link(decode_qr_image(&bytes)?.deployment)
     } else {
-        parse_input(&args.input)?
+        parse_input(input)?
     };
     match input {
         PastedInput::Link(deployment) | PastedInput::Code(deployment) => {
@@ -120,7 +159,7 @@ async fn run_inner(args: &ProvisionArgs) -> Result<serde_json::Value, Failure> {
 async fn from_deployment(
     client: &ProvisioningClient,
     deployment: Deployment,
-    args: &ProvisionArgs,
+    args: &SignInOptions,
 ) -> Result<serde_json::Value, Failure> {
     let host = deployment.display_host();
     eprintln!("Setting up your phone with {host}");
@@ -143,7 +182,7 @@ async fn from_login(
     client: &ProvisioningClient,
     login: &LoginId,
     server: Option<&str>,
-    args: &ProvisionArgs,
+    args: &SignInOptions,
 ) -> Result<serde_json::Value, Failure> {
     let found = client.discover(login, server).await?;
     let accounts: Vec<serde_json::Value> = found
@@ -171,6 +210,13 @@ async fn from_login(
             None => a.href.host_str().unwrap_or_default().to_owned(),
         },
     );
+    let sso = chosen.is_some_and(|a| a.sign_in == Some(SignInMethod::Oidc));
+    if let (Some(account), true, false) = (chosen, sso, args.password_stdin) {
+        let issuer = account.issuer.clone().or(found.issuer.clone());
+        let auth = sign_in_sso(client, login, issuer, args).await?;
+        let outcome = client.fetch(&account.href, &auth).await?;
+        return finish(client, outcome, &auth, &host, args).await;
+    }
     let (Some(account), true) = (chosen, args.password_stdin) else {
         return Ok(serde_json::json!({
             "login_id": login.login_id, "issuer": found.issuer.map(|u| u.to_string()),
@@ -178,7 +224,7 @@ async fn from_login(
             "next": if chosen.is_none() && found.accounts.len() > 1 {
                 "several accounts: pick one with --account NUMBER"
             } else {
-                "sign in with --password-stdin (password accounts) to fetch the document"
+                "sign in with --password-stdin to fetch the document"
             },
         }));
     };
@@ -195,7 +241,7 @@ async fn finish(
     outcome: FetchOutcome,
     auth: &Authentication,
     host: &str,
-    args: &ProvisionArgs,
+    args: &SignInOptions,
 ) -> Result<serde_json::Value, Failure> {
     let document = match outcome {
         FetchOutcome::Document(document) => document,
@@ -222,6 +268,35 @@ async fn finish(
         _ => return Err(Failure::Other("unexpected answer".into())),
     };
     Ok(summary(&document, host))
+}
+
+/// Signs in at `issuer` in the browser; the URL is printed too (a browser may not open).
+async fn sign_in_sso(
+    client: &ProvisioningClient,
+    login: &LoginId,
+    issuer: Option<Url>,
+    args: &SignInOptions,
+) -> Result<Authentication, Failure> {
+    let issuer = issuer.ok_or_else(|| {
+        Failure::Other("the provider named no single sign-on issuer for this account".into())
+    })?;
+    let mut request = SsoRequest::new(issuer);
+    request.login_hint = Some(login.login_id.clone());
+    let attempt = client.start_sso(&request).await?;
+    eprintln!(
+        "Sign in with your company account in your browser:\n  {}",
+        attempt.authorize_url()
+    );
+    if !args.no_browser
+        && let Err(e) = open_in_browser(attempt.authorize_url())
+    {
+        eprintln!("(no browser opened: {e}; open the address above on this computer)");
+    }
+    let tokens = tokio::time::timeout(SSO_WAIT, attempt.complete())
+        .await
+        .map_err(|_| Failure::Other("the browser sign-in did not finish in 15 minutes".into()))??;
+    eprintln!("Signed in.");
+    Ok(tokens.bearer())
 }
 
 fn summary(validated: &ValidatedDocument, host: &str) -> serde_json::Value {
