@@ -85,6 +85,7 @@ pub fn run() {
             commands::calls::call_mute,
             commands::calls::call_hold,
             commands::calls::call_dtmf,
+            commands::calls::call_transfer_blind,
             commands::history::history_query,
             commands::history::history_export,
             commands::history::history_delete,

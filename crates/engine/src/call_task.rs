@@ -16,11 +16,12 @@ use sidetone_media::session::{FRAME, FRAME_SAMPLES};
 use sidetone_media::{CodecKind, Direction, HoldState, MediaSession, Negotiated};
 use sidetone_sip::{
     AccountId, Call, CallAgent, CallDirection, CallId, CallState, EndReason, SessionUpdate,
+    TransferUpdate,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::{EngineError, EngineEvent};
+use crate::{EngineError, EngineEvent, TransferOutcome};
 
 /// The voice processing on a call's microphone. Echo cancellation is off for now: sonora's
 /// AEC3 suppresses the user's own speech while the far end talks for the first seconds of a
@@ -74,6 +75,8 @@ pub(crate) enum CallCommand {
     Hold(bool),
     /// Send these DTMF digits (already checked) as RFC 4733 events.
     Dtmf(String, std::sync::mpsc::SyncSender<Result<(), EngineError>>),
+    /// Blind transfer to this target (REFER); the reply says whether it was sent.
+    Transfer(String, std::sync::mpsc::SyncSender<Result<(), EngineError>>),
 }
 
 /// Calls in progress, by id: how the handle reaches a call's task.
@@ -465,6 +468,10 @@ async fn drive(
         tokio::select! {
             event = call.next_event() => {
                 let Some(event) = event else { break };
+                if let Some(step) = event.transfer {
+                    transfer_step(&mut call, &context, step).await;
+                    continue;
+                }
                 if let Some(update) = event.update {
                     if let Some(runner) = runner.as_mut() {
                         session_update(&mut call, &context, update, &mut hold, &local, &mut sdp, runner).await;
@@ -561,6 +568,10 @@ async fn drive(
                     // The handle may have stopped waiting; nothing else to tell then.
                     let _ = reply.try_send(sent);
                 }
+                Some(CallCommand::Transfer(target, reply)) => {
+                    let sent = call.transfer(&target).map_err(EngineError::Sip);
+                    let _ = reply.try_send(sent);
+                }
                 Some(CallCommand::Hangup) => {
                     if let Err(e) = call.hangup().await {
                         tracing::debug!(error = %e, "hangup failed");
@@ -592,6 +603,32 @@ async fn drive(
     }
     if let Some(runner) = runner {
         runner.finish(&context);
+    }
+}
+
+/// One step of our blind transfer: users hear of it; a 2xx from the target ends our leg
+/// (RFC 5589 §6.1: the transferor hangs up once the transfer succeeded).
+async fn transfer_step(call: &mut Call, context: &CallContext, step: TransferUpdate) {
+    let outcome = match step {
+        TransferUpdate::Accepted => TransferOutcome::Accepted,
+        TransferUpdate::Refused { status } => TransferOutcome::Failed { status },
+        TransferUpdate::Progress { status, .. } if (200..300).contains(&status) => {
+            TransferOutcome::Completed
+        }
+        TransferUpdate::Progress { status, done } if done || status >= 300 => {
+            TransferOutcome::Failed { status }
+        }
+        // 1xx of the far end's call to the target: nothing for users yet.
+        _ => return,
+    };
+    let _ = context.events.send(EngineEvent::CallTransfer {
+        call_id: context.call_id.clone(),
+        outcome,
+    });
+    if outcome == TransferOutcome::Completed
+        && let Err(e) = call.hangup().await
+    {
+        tracing::debug!(error = %e, "hangup after the transfer failed");
     }
 }
 

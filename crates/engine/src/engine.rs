@@ -188,6 +188,20 @@ impl EngineHandle {
             .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
     }
 
+    /// Transfers an established call to `target` (an extension or number of the account's
+    /// domain, or a `sip:` URI) without consulting it: a REFER asks the far end to call the
+    /// target. Progress arrives as [`EngineEvent::CallTransfer`]; once the target answered,
+    /// our leg is hung up. A bad target or a call that is not established fails at once
+    /// (this waits for the call's task, at most [`DTMF_ANSWER_WAIT`]). Do not call it from
+    /// inside an async task.
+    pub fn transfer_blind(&self, call_id: &CallId, target: &str) -> Result<(), EngineError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.call_command(call_id, CallCommand::Transfer(target.to_owned(), reply))?;
+        answer
+            .recv_timeout(DTMF_ANSWER_WAIT)
+            .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
+    }
+
     /// Refuses a ringing incoming call (603 Decline).
     pub fn decline(&self, call_id: &CallId) -> Result<(), EngineError> {
         self.call_command(call_id, CallCommand::Decline)

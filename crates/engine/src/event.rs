@@ -67,11 +67,35 @@ pub enum EngineEvent {
         /// `0`-`9`, `*`, `#` or `A`-`D`.
         digit: char,
     },
+    /// How our blind transfer of a call went ([`crate::EngineHandle::transfer_blind`]).
+    /// After [`TransferOutcome::Completed`] the engine hangs up its leg by itself.
+    CallTransfer {
+        /// Which call.
+        call_id: CallId,
+        /// The step reached.
+        outcome: TransferOutcome,
+    },
     /// A call's media counters, once, when the call ends.
     CallStats {
         /// Which call.
         call_id: CallId,
         /// The counters.
         stats: MediaStats,
+    },
+}
+
+/// A step of a blind transfer, as users hear of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferOutcome {
+    /// The far end accepted to call the target.
+    Accepted,
+    /// The target answered the far end: the transfer is done and our leg ends.
+    Completed,
+    /// The far end refused, or its call to the target failed (the SIP status); our call
+    /// goes on as it was.
+    Failed {
+        /// The SIP status of the refusal or of the far end's call to the target.
+        status: u16,
     },
 }

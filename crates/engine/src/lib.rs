@@ -20,4 +20,4 @@ pub use call_log::CallLog;
 pub use call_task::CallMedia;
 pub use engine::{DTMF_ANSWER_WAIT, Engine, EngineConfig, EngineHandle};
 pub use error::EngineError;
-pub use event::EngineEvent;
+pub use event::{EngineEvent, TransferOutcome};

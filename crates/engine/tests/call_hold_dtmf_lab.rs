@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use far_end::{FarEnd, Phone, level_dbfs, read_wav, write_tone};
 use sidetone_engine::{CallMedia, EngineError, EngineEvent};
 use sidetone_media::{CodecKind, MediaStats};
-use sidetone_sip::{CallId, CallState};
+use sidetone_sip::CallId;
 
 /// Louder than this (dBFS) counts as the tone being heard; the tones are at about -12.
 const HEARD_DBFS: f64 = -30.0;
@@ -36,26 +36,7 @@ fn call_far_end(
         codecs: vec![codec],
         ..CallMedia::default()
     };
-    let call_id = phone.handle.dial(&phone.account_id, "2000", media).unwrap();
-    let event = phone.wait(Duration::from_secs(10), |e| {
-        matches!(
-            e,
-            EngineEvent::Call {
-                state: CallState::Established | CallState::Ended { .. },
-                ..
-            }
-        )
-    });
-    assert!(
-        matches!(
-            &event,
-            EngineEvent::Call {
-                state: CallState::Established,
-                ..
-            }
-        ),
-        "{event:?}"
-    );
+    let call_id = phone.dial_established("2000", media);
     let started = Instant::now();
     (call_id, started, record)
 }

@@ -21,6 +21,7 @@ mod transport;
 pub use account::{AccountConfig, AccountId, OutboundProxy, Password, SipUri};
 pub use call::{
     CallDirection, CallEvent, CallId, CallInput, CallMachine, CallState, EndReason, SessionUpdate,
+    TransferUpdate,
 };
 pub use error::SipError;
 pub use manual::{manual_account_candidates, worth_trying_next};

@@ -151,6 +151,22 @@ pub fn call_hold(
     Ok(state.engine.hold(&CallId(call_id), hold)?)
 }
 
+/// Transfers a call to `target` without consulting it (REFER): once the target answers the
+/// far end, our leg ends and the call's `call_state` says `ended`. A bad target or a call
+/// that is not established is refused at once, off the main thread.
+#[tauri::command]
+pub async fn call_transfer_blind(
+    state: State<'_, AppState>,
+    call_id: String,
+    target: String,
+) -> Result<(), CommandError> {
+    let engine = state.engine.clone();
+    tauri::async_runtime::spawn_blocking(move || engine.transfer_blind(&CallId(call_id), &target))
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))??;
+    Ok(())
+}
+
 /// Sends DTMF digits (`0-9*#A-D`, RFC 4733) on a call. Waits for the call to say whether
 /// they went out (a tick at most), off the main thread.
 #[tauri::command]

@@ -13,11 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sidetone_engine::{Engine, EngineConfig, EngineEvent, EngineHandle};
+use sidetone_engine::{CallMedia, Engine, EngineConfig, EngineEvent, EngineHandle};
 use sidetone_sip::{
-    AccountConfig, AccountId, OutboundProxy, Password, RegistrationState, SipUri, Transport,
+    AccountConfig, AccountId, CallId, CallState, OutboundProxy, Password, RegistrationState,
+    SipUri, Transport,
 };
 use tokio::sync::broadcast;
+
+/// What a baresip sent over ctrl_tcp, with when it arrived.
+type EventLog = Arc<Mutex<Vec<(Instant, Value)>>>;
 
 /// Kamailio and baresip; dropping it stops both (the lab's stdin lifeline closes).
 pub struct FarEnd {
@@ -25,17 +29,29 @@ pub struct FarEnd {
     lifeline: Option<ChildStdin>,
     pub endpoints: Value,
     ctrl: TcpStream,
-    events: Arc<Mutex<Vec<(Instant, Value)>>>,
+    events: EventLog,
+    /// More phones (by user), each with its ctrl_tcp connection and the events it sent.
+    others: Vec<(String, TcpStream, EventLog)>,
 }
 
 impl FarEnd {
     /// Starts the lab with baresip playing `play` (e.g. `tone:440`) and offering `codecs`
     /// (e.g. `pcmu` or `opus,pcmu`).
     pub fn start(play: &str, codecs: &str) -> Self {
+        Self::start_with(play, codecs, &[])
+    }
+
+    /// As [`FarEnd::start`], plus one more auto-answering baresip per user in `more_users`
+    /// (lab service `baresip:<user>`, same `play` and `codecs`), e.g. a transfer target.
+    pub fn start_with(play: &str, codecs: &str, more_users: &[&str]) -> Self {
         let entry = sidetone_lab_client::repo_root().join("tests/lab/lab");
+        let mut services = String::from("kamailio,baresip");
+        for user in more_users {
+            services.push_str(&format!(",baresip:{user}"));
+        }
         let mut child = Command::new(entry)
             .args(["up", "--json", "--stdin-lifeline"])
-            .args(["--services", "kamailio,baresip"])
+            .args(["--services", &services])
             .args(["--opt", &format!("baresip.play={play}")])
             .args(["--opt", &format!("baresip.codecs={codecs}")])
             .stdin(Stdio::piped())
@@ -63,18 +79,41 @@ impl FarEnd {
             .as_str()
             .unwrap()
             .to_owned();
-        let ctrl = TcpStream::connect(&ctrl_addr).unwrap();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let reader = ctrl.try_clone().unwrap();
-        let sink = events.clone();
-        std::thread::spawn(move || read_netstrings(reader, &sink));
+        let (ctrl, events) = watch(&ctrl_addr);
+        let others = more_users
+            .iter()
+            .map(|user| {
+                let addr = endpoints["services"][format!("baresip:{user}")]["ctrl"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let (ctrl, events) = watch(&addr);
+                ((*user).to_owned(), ctrl, events)
+            })
+            .collect();
         Self {
             child,
             lifeline,
             endpoints,
             ctrl,
             events,
+            others,
         }
+    }
+
+    /// The events the extra phone of `user` sent so far.
+    pub fn events_of(&self, user: &str) -> Vec<Value> {
+        let (_, _, events) = self
+            .others
+            .iter()
+            .find(|(u, _, _)| u == user)
+            .expect("a phone started with start_with");
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
     }
 
     pub fn kamailio(&self) -> &Value {
@@ -157,9 +196,22 @@ impl FarEnd {
 impl Drop for FarEnd {
     fn drop(&mut self) {
         let _ = self.ctrl.shutdown(std::net::Shutdown::Both);
+        for (_, ctrl, _) in &self.others {
+            let _ = ctrl.shutdown(std::net::Shutdown::Both);
+        }
         drop(self.lifeline.take());
         let _ = self.child.wait();
     }
+}
+
+/// Connects to a baresip's ctrl_tcp and collects what it sends.
+fn watch(addr: &str) -> (TcpStream, EventLog) {
+    let ctrl = TcpStream::connect(addr).unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let reader = ctrl.try_clone().unwrap();
+    let sink = events.clone();
+    std::thread::spawn(move || read_netstrings(reader, &sink));
+    (ctrl, events)
 }
 
 fn read_netstrings(mut stream: TcpStream, events: &Mutex<Vec<(Instant, Value)>>) {
@@ -222,6 +274,32 @@ impl Phone {
             _ => false,
         });
         phone
+    }
+
+    /// Dials `target` with `media` and waits until the call is established (panics when it
+    /// ends or nothing happens within 10 s).
+    pub fn dial_established(&mut self, target: &str, media: CallMedia) -> CallId {
+        let call_id = self.handle.dial(&self.account_id, target, media).unwrap();
+        let event = self.wait(Duration::from_secs(10), |e| {
+            matches!(
+                e,
+                EngineEvent::Call {
+                    state: CallState::Established | CallState::Ended { .. },
+                    ..
+                }
+            )
+        });
+        assert!(
+            matches!(
+                &event,
+                EngineEvent::Call {
+                    state: CallState::Established,
+                    ..
+                }
+            ),
+            "{event:?}"
+        );
+        call_id
     }
 
     /// Waits up to `within` for an event matching `want`; returns it.

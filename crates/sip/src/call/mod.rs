@@ -164,6 +164,28 @@ pub struct CallEvent {
     pub remote_sdp: Option<String>,
     /// A mid-call offer/answer step (a re-INVITE either way), when this event is one.
     pub update: Option<SessionUpdate>,
+    /// How our transfer of this call goes, when this event is about that.
+    pub transfer: Option<TransferUpdate>,
+}
+
+/// How our blind transfer of a call (REFER, RFC 3515; RFC 5589 §6) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferUpdate {
+    /// The far end accepted the REFER (202) and calls the target.
+    Accepted,
+    /// The far end refused the REFER (its status), or no answer came (408).
+    Refused {
+        /// The final status of the REFER.
+        status: u16,
+    },
+    /// The far end's call to the target progressed (a NOTIFY with a `message/sipfrag`).
+    Progress {
+        /// The status line of the far end's call to the target.
+        status: u16,
+        /// True when the subscription ended: `status` is that call's final answer.
+        done: bool,
+    },
 }
 
 /// A mid-call offer/answer step of an established call (RFC 3264 §8 over re-INVITE).

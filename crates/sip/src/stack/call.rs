@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::admission;
 use crate::call::{
     CallDirection, CallEvent, CallId, CallInput, CallMachine, GLARE_ATTEMPTS, SessionUpdate,
-    glare_retry_delay,
+    TransferUpdate, glare_retry_delay,
 };
 use crate::{SipError, SipUri};
 
@@ -118,6 +118,7 @@ impl CallAgent {
             states,
             None,
             target,
+            inner.aor.host_port(),
         ))
     }
 }
@@ -126,9 +127,9 @@ impl CallAgent {
 pub struct Call {
     id: CallId,
     direction: CallDirection,
-    dialog: InviteDialog,
+    pub(super) dialog: InviteDialog,
     states: DialogStateReceiver,
-    machine: CallMachine,
+    pub(super) machine: CallMachine,
     /// The SDP the last state brought, handed out with the next event.
     remote_sdp: Option<String>,
     /// Incoming calls: the caller's offer.
@@ -142,6 +143,14 @@ pub struct Call {
     reoffer_pending: bool,
     reoffer_sender: mpsc::UnboundedSender<SessionUpdate>,
     reoffer_results: mpsc::UnboundedReceiver<SessionUpdate>,
+    /// The domain of our own address in this call (the host of a bare transfer target).
+    pub(super) local_domain: String,
+    /// Transfer steps to report, oldest first.
+    pub(super) transfers: std::collections::VecDeque<TransferUpdate>,
+    /// Our REFER is out or its subscription is alive.
+    pub(super) transfer_pending: bool,
+    pub(super) transfer_sender: mpsc::UnboundedSender<TransferUpdate>,
+    transfer_results: mpsc::UnboundedReceiver<TransferUpdate>,
 }
 
 impl std::fmt::Debug for Call {
@@ -162,8 +171,10 @@ impl Call {
         states: DialogStateReceiver,
         remote_offer: Option<String>,
         remote_party: String,
+        local_domain: String,
     ) -> Self {
         let (reoffer_sender, reoffer_results) = mpsc::unbounded_channel();
+        let (transfer_sender, transfer_results) = mpsc::unbounded_channel();
         Self {
             id,
             direction,
@@ -178,6 +189,11 @@ impl Call {
             reoffer_pending: false,
             reoffer_sender,
             reoffer_results,
+            local_domain,
+            transfers: std::collections::VecDeque::new(),
+            transfer_pending: false,
+            transfer_sender,
+            transfer_results,
         }
     }
 
@@ -211,6 +227,7 @@ impl Call {
                     state,
                     remote_sdp: self.remote_sdp.take(),
                     update: None,
+                    transfer: None,
                 });
             }
             if self.machine.is_ended() {
@@ -222,6 +239,16 @@ impl Call {
                     state: self.machine.state().clone(),
                     remote_sdp: None,
                     update: Some(update),
+                    transfer: None,
+                });
+            }
+            if let Some(transfer) = self.transfers.pop_front() {
+                return Some(CallEvent {
+                    call_id: self.id.clone(),
+                    state: self.machine.state().clone(),
+                    remote_sdp: None,
+                    update: None,
+                    transfer: Some(transfer),
                 });
             }
             tokio::select! {
@@ -233,6 +260,7 @@ impl Call {
                     self.reoffer_pending = false;
                     self.updates.push_back(result);
                 }
+                Some(step) = self.transfer_results.recv() => self.transfer_step(step),
             }
         }
     }
@@ -364,6 +392,18 @@ impl Call {
             DialogState::Early(..) | DialogState::Confirmed(..) if established => None,
             DialogState::Updated(_, request, handle) => {
                 self.remote_reoffer(&request, handle);
+                None
+            }
+            DialogState::Notify(_, request, handle) => {
+                self.refer_notify(&request, handle);
+                None
+            }
+            DialogState::Refer(_, _, handle) => {
+                // Being transferred by the far end is not supported yet: say no at once
+                // (RFC 3515 §2.4.2) rather than leave its REFER unanswered.
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::Decline).await;
+                });
                 None
             }
             DialogState::Options(_, _, handle) => {
@@ -590,6 +630,14 @@ impl RequestRouter {
             .call_id_header()
             .map(|h| h.value().to_owned())
             .unwrap_or_else(|_| dialog.id().to_string());
+        // Our own address in this call is the To of the INVITE.
+        let local_domain = tx
+            .original
+            .to_header()
+            .ok()
+            .and_then(|to| to.typed().ok())
+            .map(|to| to.uri.host_with_port.to_string())
+            .unwrap_or_default();
         let call = Call::new(
             CallId(call_id),
             CallDirection::Incoming,
@@ -597,6 +645,7 @@ impl RequestRouter {
             states,
             Some(offer),
             caller,
+            local_domain,
         );
         if self.incoming.send(call).is_err() {
             let _ = tx.reply(StatusCode::TemporarilyUnavailable).await;

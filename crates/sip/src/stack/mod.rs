@@ -6,6 +6,7 @@ mod classify;
 mod dial;
 mod screened_udp;
 mod tls;
+mod transfer;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
