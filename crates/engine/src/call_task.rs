@@ -611,11 +611,10 @@ async fn drive(
 async fn transfer_step(call: &mut Call, context: &CallContext, step: TransferUpdate) {
     let outcome = match step {
         TransferUpdate::Accepted => TransferOutcome::Accepted,
-        TransferUpdate::Refused { status } => TransferOutcome::Failed { status },
-        TransferUpdate::Progress { status, .. } if (200..300).contains(&status) => {
+        TransferUpdate::Finished { status } if (200..300).contains(&status) => {
             TransferOutcome::Completed
         }
-        TransferUpdate::Progress { status, done } if done || status >= 300 => {
+        TransferUpdate::Refused { status } | TransferUpdate::Finished { status } => {
             TransferOutcome::Failed { status }
         }
         // 1xx of the far end's call to the target: nothing for users yet.

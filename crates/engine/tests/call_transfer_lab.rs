@@ -2,7 +2,8 @@
 //! Kamailio, then transfer it to baresip 2010. What is checked: 2000 accepts the REFER and
 //! calls 2010 (2010 reports the established call from 2000), the engine reports the
 //! transfer accepted and completed, and our own leg ends by itself. A transfer to an
-//! extension that does not exist fails and leaves our call as it was.
+//! extension that does not exist fails and leaves our call as it was. A transfer the far end
+//! asks of us is declined (603).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 use far_end::{FarEnd, Phone};
 use sidetone_engine::{CallMedia, EngineEvent, TransferOutcome};
 use sidetone_media::CodecKind;
-use sidetone_sip::{CallId, CallState};
+use sidetone_sip::{CallId, CallState, EndReason};
 
 const TARGET: &str = "2010";
 
@@ -114,4 +115,38 @@ fn a_transfer_to_nobody_fails_and_our_call_goes_on() {
         matches!(e, EngineEvent::CallHeld { local: true, .. })
     });
     phone.handle.hangup(&call_id).unwrap();
+}
+
+#[test]
+fn a_transfer_the_far_end_asks_of_us_is_declined_at_once() {
+    // Being transferred (accepting a REFER) is not supported yet: the far end must hear a
+    // clear 603 at once, not wait for a REFER nobody answers, and no one is called. (baresip
+    // hangs up its leg after any blind transfer, so the call ends from its side.)
+    let mut far = FarEnd::start_with("tone:1000", "pcmu", &[TARGET]);
+    let mut phone = Phone::register(&far);
+    let call_id = call_2000(&mut phone);
+    let domain = far.kamailio()["domain"].as_str().unwrap().to_owned();
+    far.command("transfer", &format!("sip:{TARGET}@{domain}"));
+    let failed = far.wait_event(Duration::from_secs(5), |e| e["type"] == "TRANSFER_FAILED");
+    assert!(
+        failed["param"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("603")),
+        "{failed}"
+    );
+    let ended = phone.wait(Duration::from_secs(5), |e| {
+        matches!(
+            e,
+            EngineEvent::Call {
+                state: CallState::Ended { .. },
+                ..
+            }
+        )
+    });
+    assert!(
+        matches!(&ended, EngineEvent::Call { call_id: id, state: CallState::Ended { reason }, .. }
+            if *id == call_id && *reason == EndReason::RemoteHangup),
+        "{ended:?}"
+    );
+    assert!(far.events_of(TARGET).is_empty(), "the target was called");
 }

@@ -4,6 +4,7 @@
 
 mod glare;
 mod machine;
+mod refer;
 #[cfg(test)]
 mod tests;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use glare::{GLARE_ATTEMPTS, glare_retry_delay};
 pub use machine::{CallInput, CallMachine};
+pub(crate) use refer::{Referral, refer_target};
 
 /// A call's identity: its SIP Call-ID (unique per call, RFC 3261 §8.1.1.4).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -179,12 +181,16 @@ pub enum TransferUpdate {
         /// The final status of the REFER.
         status: u16,
     },
-    /// The far end's call to the target progressed (a NOTIFY with a `message/sipfrag`).
+    /// The far end's call to the target progressed (a NOTIFY with a 1xx `message/sipfrag`).
     Progress {
-        /// The status line of the far end's call to the target.
+        /// The provisional status of the far end's call to the target.
         status: u16,
-        /// True when the subscription ended: `status` is that call's final answer.
-        done: bool,
+    },
+    /// The far end's call to the target ended its transfer: its first final status, or the
+    /// last status when the subscription ended without one. Reported once.
+    Finished {
+        /// 2xx: the target answered (the transfer is done); anything else: it failed.
+        status: u16,
     },
 }
 

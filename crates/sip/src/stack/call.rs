@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use super::admission;
 use crate::call::{
-    CallDirection, CallEvent, CallId, CallInput, CallMachine, GLARE_ATTEMPTS, SessionUpdate,
-    TransferUpdate, glare_retry_delay,
+    CallDirection, CallEvent, CallId, CallInput, CallMachine, GLARE_ATTEMPTS, Referral,
+    SessionUpdate, TransferUpdate, glare_retry_delay,
 };
 use crate::{SipError, SipUri};
 
@@ -147,10 +147,11 @@ pub struct Call {
     pub(super) local_domain: String,
     /// Transfer steps to report, oldest first.
     pub(super) transfers: std::collections::VecDeque<TransferUpdate>,
-    /// Our REFER is out or its subscription is alive.
-    pub(super) transfer_pending: bool,
-    pub(super) transfer_sender: mpsc::UnboundedSender<TransferUpdate>,
-    transfer_results: mpsc::UnboundedReceiver<TransferUpdate>,
+    /// Our transfer, if one was started (sans-IO).
+    pub(super) referral: Referral,
+    /// The REFER's final status, from the task that sends it.
+    pub(super) refer_results_sender: mpsc::UnboundedSender<Option<u16>>,
+    refer_results: mpsc::UnboundedReceiver<Option<u16>>,
 }
 
 impl std::fmt::Debug for Call {
@@ -174,7 +175,7 @@ impl Call {
         local_domain: String,
     ) -> Self {
         let (reoffer_sender, reoffer_results) = mpsc::unbounded_channel();
-        let (transfer_sender, transfer_results) = mpsc::unbounded_channel();
+        let (refer_results_sender, refer_results) = mpsc::unbounded_channel();
         Self {
             id,
             direction,
@@ -191,9 +192,9 @@ impl Call {
             reoffer_results,
             local_domain,
             transfers: std::collections::VecDeque::new(),
-            transfer_pending: false,
-            transfer_sender,
-            transfer_results,
+            referral: Referral::default(),
+            refer_results_sender,
+            refer_results,
         }
     }
 
@@ -260,7 +261,7 @@ impl Call {
                     self.reoffer_pending = false;
                     self.updates.push_back(result);
                 }
-                Some(step) = self.transfer_results.recv() => self.transfer_step(step),
+                Some(status) = self.refer_results.recv() => self.refer_answered(status),
             }
         }
     }
@@ -395,7 +396,7 @@ impl Call {
                 None
             }
             DialogState::Notify(_, request, handle) => {
-                self.refer_notify(&request, handle);
+                self.notified(&request, handle);
                 None
             }
             DialogState::Refer(_, _, handle) => {
