@@ -2,6 +2,7 @@
 //! state. It translates and forwards; every rule lives in the crates below it.
 
 mod accounts;
+mod blocking;
 mod calls;
 mod commands;
 mod error;

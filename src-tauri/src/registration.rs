@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use sidetone_engine::provisioned::ProvisionedLine;
 use sidetone_sip::{AccountConfig, worth_trying_next};
-use tauri::async_runtime::spawn_blocking;
 
 use crate::accounts::{self, SavedAccount};
+use crate::blocking::blocking;
 use crate::error::CommandError;
 use crate::onboarding::PendingAccount;
 use crate::state::AppState;
@@ -25,15 +25,11 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
         };
         if let Some(password) = first.password.clone() {
             let id = first.id.to_string();
-            spawn_blocking(move || accounts::store_password(&id, &password))
-                .await
-                .map_err(|e| CommandError::internal(e.to_string()))??;
+            blocking(move || accounts::store_password(&id, &password)).await??;
         }
         if let Some(token) = pending.sso.as_ref().and_then(|s| s.refresh_token.clone()) {
             let id = first.id.to_string();
-            spawn_blocking(move || accounts::store_refresh_token(&id, &token))
-                .await
-                .map_err(|e| CommandError::internal(e.to_string()))??;
+            blocking(move || accounts::store_refresh_token(&id, &token)).await??;
         }
         let registered = register_line(state, line).await;
         let config = match registered {
@@ -67,9 +63,8 @@ async fn register_line(
 ) -> Result<AccountConfig, CommandError> {
     let engine = state.engine.clone();
     let candidates = line.candidates.clone();
-    let outcome = spawn_blocking(move || engine.register_first_working(candidates, PER_TRANSPORT))
-        .await
-        .map_err(|e| CommandError::internal(e.to_string()))?;
+    let outcome =
+        blocking(move || engine.register_first_working(candidates, PER_TRANSPORT)).await?;
     match outcome {
         Ok(config) => Ok(config),
         Err(sidetone_engine::EngineError::Sip(sip)) if worth_trying_next(&sip) => {
@@ -86,5 +81,5 @@ async fn register_line(
 }
 
 async fn forget_password(account_id: String) {
-    let _ = spawn_blocking(move || accounts::vault().delete_account(&account_id)).await;
+    let _ = blocking(move || accounts::vault().delete_account(&account_id)).await;
 }

@@ -17,9 +17,10 @@ use crate::account_task::{self, AccountCommand};
 use crate::call_task::{CallCommand, CallMedia, CallRegistry, lock_registry};
 use crate::{EngineError, EngineEvent};
 
-/// How long [`EngineHandle::dtmf`] waits for the call's task to say whether the digits
-/// went out (it answers within a tick; a call that ends meanwhile counts as gone).
-pub const DTMF_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long [`EngineHandle::dtmf`] and [`EngineHandle::transfer_blind`] wait for the call's
+/// task to say whether the request went out (it answers within a tick; a call that ends
+/// meanwhile counts as gone).
+pub const CALL_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -178,28 +179,22 @@ impl EngineHandle {
     /// 60 ms apart. Invalid digits fail with [`EngineError::InvalidDtmf`]; a call that agreed
     /// no telephone-event type, is on hold or not yet established fails with
     /// [`EngineError::DtmfUnavailable`] (the call's task answers at once; this waits for it,
-    /// at most [`DTMF_ANSWER_WAIT`]). Do not call it from inside an async task.
+    /// at most [`CALL_ANSWER_WAIT`]). Do not call it from inside an async task.
     pub fn dtmf(&self, call_id: &CallId, digits: &str) -> Result<(), EngineError> {
         sidetone_media::dtmf::parse_digits(digits).map_err(EngineError::InvalidDtmf)?;
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.call_command(call_id, CallCommand::Dtmf(digits.to_owned(), reply))?;
-        answer
-            .recv_timeout(DTMF_ANSWER_WAIT)
-            .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
+        self.call_request(call_id, |reply| CallCommand::Dtmf(digits.to_owned(), reply))
     }
 
     /// Transfers an established call to `target` (an extension or number of the account's
     /// domain, or a `sip:` URI) without consulting it: a REFER asks the far end to call the
     /// target. Progress arrives as [`EngineEvent::CallTransfer`]; once the target answered,
     /// our leg is hung up. A bad target or a call that is not established fails at once
-    /// (this waits for the call's task, at most [`DTMF_ANSWER_WAIT`]). Do not call it from
+    /// (this waits for the call's task, at most [`CALL_ANSWER_WAIT`]). Do not call it from
     /// inside an async task.
     pub fn transfer_blind(&self, call_id: &CallId, target: &str) -> Result<(), EngineError> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.call_command(call_id, CallCommand::Transfer(target.to_owned(), reply))?;
-        answer
-            .recv_timeout(DTMF_ANSWER_WAIT)
-            .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
+        self.call_request(call_id, |reply| {
+            CallCommand::Transfer(target.to_owned(), reply)
+        })
     }
 
     /// Refuses a ringing incoming call (603 Decline).
@@ -211,6 +206,20 @@ impl EngineHandle {
     /// call not yet answered.
     pub fn hangup(&self, call_id: &CallId) -> Result<(), EngineError> {
         self.call_command(call_id, CallCommand::Hangup)
+    }
+
+    /// Sends a command that the call's task answers, and waits for the answer (at most
+    /// [`CALL_ANSWER_WAIT`]; no answer means the call is gone).
+    fn call_request(
+        &self,
+        call_id: &CallId,
+        command: impl FnOnce(std::sync::mpsc::SyncSender<Result<(), EngineError>>) -> CallCommand,
+    ) -> Result<(), EngineError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.call_command(call_id, command(reply))?;
+        answer
+            .recv_timeout(CALL_ANSWER_WAIT)
+            .map_err(|_| EngineError::UnknownCall(call_id.clone()))?
     }
 
     fn call_command(&self, call_id: &CallId, command: CallCommand) -> Result<(), EngineError> {

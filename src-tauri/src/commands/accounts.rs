@@ -8,6 +8,7 @@ use sidetone_sip::{Password, manual_account_candidates};
 use tauri::State;
 
 use crate::accounts::{self, SavedAccount};
+use crate::blocking::blocking;
 use crate::error::CommandError;
 use crate::events::ui_error;
 use crate::state::AppState;
@@ -52,22 +53,16 @@ pub async fn onboarding_manual(
     let candidates = manual_account_candidates(&server, &login_id, password.clone())
         .map_err(|e| CommandError::new("invalid_input", e.to_string()))?;
     let engine = state.engine.clone();
-    let registered = tauri::async_runtime::spawn_blocking(move || {
-        engine.register_first_working(candidates, PER_TRANSPORT)
-    })
-    .await
-    .map_err(|e| CommandError::internal(e.to_string()))?
-    .map_err(|e| match e {
-        sidetone_engine::EngineError::Sip(sip) => ui_error(&sip),
-        other => CommandError::internal(other.to_string()),
-    })?;
+    let registered = blocking(move || engine.register_first_working(candidates, PER_TRANSPORT))
+        .await?
+        .map_err(|e| match e {
+            sidetone_engine::EngineError::Sip(sip) => ui_error(&sip),
+            other => CommandError::internal(other.to_string()),
+        })?;
     let saved = SavedAccount::from_config(&registered, login_id.trim(), server.trim());
     // The keychain may block on an unlock prompt: keep it off the async runtime.
     let id = saved.id.clone();
-    let stored =
-        tauri::async_runtime::spawn_blocking(move || accounts::store_password(&id, &password))
-            .await
-            .map_err(|e| CommandError::internal(e.to_string()))?;
+    let stored = blocking(move || accounts::store_password(&id, &password)).await?;
     if let Err(error) = stored {
         // No keychain, no account: never keep the password anywhere else.
         let _ = state.engine.unregister(&registered.id);
@@ -145,8 +140,7 @@ pub async fn account_sign_out(
         all.retain(|a| a.id != account_id);
         accounts::save_all(&store, &all)?;
     }
-    tauri::async_runtime::spawn_blocking(move || accounts::vault().delete_account(&account_id))
-        .await
-        .map_err(|e| CommandError::internal(e.to_string()))?
+    blocking(move || accounts::vault().delete_account(&account_id))
+        .await?
         .map_err(accounts::vault_error)
 }

@@ -6,6 +6,7 @@ use sidetone_sip::{AccountId, CallId};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::accounts;
+use crate::blocking::blocking;
 use crate::error::CommandError;
 use crate::state::AppState;
 
@@ -161,10 +162,7 @@ pub async fn call_transfer_blind(
     target: String,
 ) -> Result<(), CommandError> {
     let engine = state.engine.clone();
-    tauri::async_runtime::spawn_blocking(move || engine.transfer_blind(&CallId(call_id), &target))
-        .await
-        .map_err(|e| CommandError::internal(e.to_string()))??;
-    Ok(())
+    Ok(blocking(move || engine.transfer_blind(&CallId(call_id), &target)).await??)
 }
 
 /// Sends DTMF digits (`0-9*#A-D`, RFC 4733) on a call. Waits for the call to say whether
@@ -176,10 +174,7 @@ pub async fn call_dtmf(
     digits: String,
 ) -> Result<(), CommandError> {
     let engine = state.engine.clone();
-    tauri::async_runtime::spawn_blocking(move || engine.dtmf(&CallId(call_id), &digits))
-        .await
-        .map_err(|e| CommandError::internal(e.to_string()))??;
-    Ok(())
+    Ok(blocking(move || engine.dtmf(&CallId(call_id), &digits)).await??)
 }
 
 #[cfg(test)]

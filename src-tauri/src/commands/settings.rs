@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tauri::State;
 
+use crate::blocking::blocking;
 use crate::error::CommandError;
 use crate::state::AppState;
 
@@ -68,9 +69,8 @@ pub struct DevicesView {
 #[tauri::command]
 pub async fn devices_list() -> Result<DevicesView, CommandError> {
     // Listing talks to the sound server and may wait on it: off the async runtime.
-    let list = tauri::async_runtime::spawn_blocking(sidetone_audio::list_devices)
-        .await
-        .map_err(|e| CommandError::internal(e.to_string()))?
+    let list = blocking(sidetone_audio::list_devices)
+        .await?
         .map_err(|e| CommandError::new("audio.unavailable", e.to_string()))?;
     let view = |devices: Vec<sidetone_audio::AudioDevice>, hide_monitors: bool| {
         devices
