@@ -68,6 +68,7 @@ impl From<sidetone_onboarding::OnboardingError> for CommandError {
             E::UseSingleSignOn { .. } => "onboarding.use_sso",
             E::SsoCancelled => "onboarding.sso_cancelled",
             E::SsoFailed { .. } => "onboarding.sso_failed",
+            E::SsoTimeout { .. } => "onboarding.sso_timeout",
             E::SessionExpired => "auth.session_expired",
             E::UnknownToken => "onboarding.link_invalid",
             E::TokenUsedOrExpired { .. } => "onboarding.link_expired",

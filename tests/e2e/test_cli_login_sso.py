@@ -1,8 +1,9 @@
-"""`sidetone-cli login --user` for a single sign-on user: discovery names the company's
+"""`sidetone-cli login --user`. For a single sign-on user: discovery names the company's
 identity provider, the CLI prints the sign-in address and opens it in $BROWSER (here headless
 Chromium filling the lab provider's pages, tests/lab/browser/sign_in.mjs), the loopback
 redirect brings the sign-in back and the access token fetches the user's document. With
-`--no-browser` the address is only printed, for the user to open themselves."""
+`--no-browser` the address is only printed, for the user to open themselves. A login that
+cannot sign in (an account to pick, a password not given) fails and says what is missing."""
 
 from __future__ import annotations
 
@@ -93,3 +94,18 @@ def test_login_with_no_browser_prints_the_address_for_the_user_to_open(tmp_path)
         assert cli.returncode == 0
         check_document(stdout, alice, "2001")
         assert not marker.exists(), "--no-browser opened a browser"
+
+
+@pytest.mark.timeout(120)
+def test_login_that_cannot_sign_in_fails_and_says_what_is_missing(tmp_path):
+    assert cli_binary().exists(), f"build the CLI first: {cli_binary()}"
+    with Lab() as lab:
+        idp_eps = lab.start("idp")
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
+        for user, missing in (("dana", "--account"), ("1001", "--password-stdin")):
+            done = subprocess.run(login_command(idp_eps, idp_eps["users"][user]), env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 1, (user, done.stdout, done.stderr)
+            error = json.loads(done.stdout)["error"]
+            assert error["code"] == "cli.sign_in_incomplete", error
+            assert missing in error["message"], error

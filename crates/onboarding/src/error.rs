@@ -221,6 +221,12 @@ pub enum OnboardingError {
         /// What failed, for logs (never a token or code).
         detail: String,
     },
+    /// `sso_timeout`: the browser's redirect did not come in time (a forgotten tab).
+    #[error("the browser sign-in did not finish in {} minutes", .waited.as_secs().div_ceil(60))]
+    SsoTimeout {
+        /// How long Sidetone waited.
+        waited: Duration,
+    },
     /// `session_expired`: the identity provider no longer accepts the refresh token (revoked,
     /// expired, or the user was signed out there): sign in again.
     #[error("the single sign-on session has ended: sign in again")]
@@ -268,6 +274,7 @@ impl OnboardingError {
             Self::UnexpectedResponse { .. } => "unexpected_response",
             Self::SsoCancelled => "sso_cancelled",
             Self::SsoFailed { .. } => "sso_failed",
+            Self::SsoTimeout { .. } => "sso_timeout",
             Self::SessionExpired => "session_expired",
             Self::Tls { .. } => "tls_error",
             Self::Unreachable { .. } => "unreachable",

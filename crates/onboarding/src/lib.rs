@@ -32,7 +32,7 @@ pub use input::{LoginId, PastedInput, parse_input};
 pub use link::{DeploymentLink, MAX_LINK_LEN};
 pub use qr::{MAX_IMAGE_BYTES, decode_qr_image};
 pub use sso::{
-    BROWSER_ENV, DEFAULT_CLIENT_ID, DEFAULT_SCOPES, SsoAttempt, SsoRequest, SsoTokens,
+    BROWSER_ENV, DEFAULT_CLIENT_ID, DEFAULT_SCOPES, SSO_WAIT, SsoAttempt, SsoRequest, SsoTokens,
     open_in_browser,
 };
 pub use tls::client_tls_config;

@@ -71,7 +71,7 @@ async fn sign_in(
         }
     }
     let run = async {
-        let (tokens, output) = tokio::join!(attempt.complete(), browser.output());
+        let (tokens, output) = tokio::join!(attempt.complete(SIGN_IN_LIMIT), browser.output());
         let output = output.expect("node runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
@@ -257,4 +257,22 @@ async fn a_refresh_token_that_was_never_issued_is_session_expired() {
         .await
         .unwrap_err();
     assert!(matches!(e, OnboardingError::SessionExpired), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_sign_in_nobody_finishes_times_out_and_frees_its_port() {
+    let attempt = client().start_sso(&request_for("alice")).await.unwrap();
+    let port = attempt.redirect_uri().port().unwrap();
+    let e = attempt
+        .complete(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OnboardingError::SsoTimeout { .. }), "{e:?}");
+    assert_eq!(e.code(), "onboarding.sso_timeout");
+    // The listener is gone with the attempt: nothing answers on its port any more.
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+    );
 }

@@ -2,9 +2,7 @@
 //! (never the webview), the loopback redirect brings the code back, the access token fetches
 //! the provisioning document, and the refresh token goes to the keychain with the account.
 
-use std::time::Duration;
-
-use sidetone_onboarding::{FetchOutcome, SsoRequest, open_in_browser};
+use sidetone_onboarding::{FetchOutcome, SSO_WAIT, SsoRequest, open_in_browser};
 use tauri::State;
 
 use crate::commands::accounts::SignInResult;
@@ -12,10 +10,6 @@ use crate::commands::onboarding::provisioned_account;
 use crate::error::CommandError;
 use crate::onboarding::{Resolved, SsoSession};
 use crate::state::AppState;
-
-/// How long Sidetone waits for the browser before it gives up (MFA, a forgotten password and
-/// a coffee fit in; a forgotten tab does not hold the listener open for ever).
-pub const SSO_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// Signs in at the account's identity provider in the system browser and fetches the
 /// document with the access token. Resolves when the browser's redirect arrives; rejects
@@ -72,13 +66,7 @@ async fn sign_in_sso(
         return Err(error.into());
     }
     let outcome = tokio::select! {
-        done = tokio::time::timeout(SSO_WAIT, attempt.complete()) => match done {
-            Ok(result) => result.map_err(CommandError::from),
-            Err(_) => Err(CommandError::new(
-                "onboarding.sso_timeout",
-                "The sign-in in your browser did not finish in time. Try again.",
-            )),
-        },
+        done = attempt.complete(SSO_WAIT) => done.map_err(CommandError::from),
         _ = cancelled => Err(CommandError::new("onboarding.sso_cancelled", "Sign-in cancelled.")),
     };
     state.onboarding.sso_ended(deployment_id);

@@ -10,16 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use std::time::Duration;
 
 use sidetone_onboarding::{
     Authentication, Deployment, FetchOutcome, LoginId, OnboardingError, PastedInput,
-    ProvisioningClient, SecretString, SignInMethod, SsoRequest, Url, ValidatedDocument,
+    ProvisioningClient, SSO_WAIT, SecretString, SignInMethod, SsoRequest, Url, ValidatedDocument,
     decode_qr_image, open_in_browser, parse_input,
 };
-
-/// How long `login` waits for the browser's sign-in.
-const SSO_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// Shows what a deployment link, authentication code, QR image or login id would add.
 #[derive(Debug, Args)]
@@ -67,15 +63,23 @@ pub struct SignInOptions {
 }
 
 /// Runs `login --user ID`: the same as `provision ID`.
+/// Unlike `provision`, which may stop at showing the accounts it found, `login` fails when it
+/// did not sign in (several accounts and no `--account`, or a password account without
+/// `--password-stdin`), saying what is missing.
 pub fn run_login(args: LoginArgs) -> ExitCode {
-    run(ProvisionArgs {
+    let provision = ProvisionArgs {
         input: args.user,
         options: args.options,
-    })
+    };
+    run_as(&provision, true)
 }
 
 /// Runs the command; exit code 0 on success, 1 with `code: message` otherwise.
 pub fn run(provision: ProvisionArgs) -> ExitCode {
+    run_as(&provision, false)
+}
+
+fn run_as(provision: &ProvisionArgs, must_sign_in: bool) -> ExitCode {
     let args = &provision.options;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -85,6 +89,11 @@ pub fn run(provision: ProvisionArgs) -> ExitCode {
         Err(e) => return fail(&format!("cannot start: {e}"), None, args.json),
     };
     match runtime.block_on(run_inner(&provision.input, args)) {
+        Ok(report) if must_sign_in && report["provider"].is_null() => fail(
+            report["next"].as_str().unwrap_or("not signed in"),
+            Some("cli.sign_in_incomplete"),
+            args.json,
+        ),
         Ok(report) => {
             if args.json {
                 println!("{report}");
@@ -292,9 +301,7 @@ async fn sign_in_sso(
     {
         eprintln!("(no browser opened: {e}; open the address above on this computer)");
     }
-    let tokens = tokio::time::timeout(SSO_WAIT, attempt.complete())
-        .await
-        .map_err(|_| Failure::Other("the browser sign-in did not finish in 15 minutes".into()))??;
+    let tokens = attempt.complete(SSO_WAIT).await?;
     eprintln!("Signed in.");
     Ok(tokens.bearer())
 }

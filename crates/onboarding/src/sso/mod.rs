@@ -42,6 +42,9 @@ pub use browser::{BROWSER_ENV, open_in_browser};
 
 /// The client id providers register Sidetone under, when the document names none.
 pub const DEFAULT_CLIENT_ID: &str = "sidetone-desktop";
+/// How long a sign-in waits for the browser by default: MFA, a forgotten password and a
+/// coffee fit in; a forgotten tab does not hold the loopback listener open for ever.
+pub const SSO_WAIT: Duration = Duration::from_secs(15 * 60);
 /// The scopes asked for when the document names none (`openid` is always sent).
 pub const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
@@ -255,11 +258,13 @@ impl SsoAttempt {
         self.listener.redirect_uri()
     }
 
-    /// Waits for the browser's redirect, checks it, exchanges the code and validates the ID
-    /// token (signature, issuer, audience, expiry, nonce, access token hash). Waits as long
-    /// as the user takes: the caller bounds it with a timeout and may drop it to cancel.
-    pub async fn complete(self) -> Result<SsoTokens> {
-        let params = self.listener.wait(self.state.secret()).await?;
+    /// Waits for the browser's redirect at most `within` (else `SsoTimeout`; [`SSO_WAIT`] is
+    /// the usual bound), checks it, exchanges the code and validates the ID token (signature,
+    /// issuer, audience, expiry, nonce, access token hash). Drop the future to cancel.
+    pub async fn complete(self, within: Duration) -> Result<SsoTokens> {
+        let params = tokio::time::timeout(within, self.listener.wait(self.state.secret()))
+            .await
+            .map_err(|_| OnboardingError::SsoTimeout { waited: within })??;
         if self.expect_iss && params.iss.as_deref() != Some(self.issuer.as_str()) {
             // RFC 9207: an answer from another issuer (a mix-up attack) is refused.
             return Err(failed("the redirect's iss is not the issuer's".to_owned()));
