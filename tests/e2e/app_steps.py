@@ -65,6 +65,15 @@ def fill_terms(driver) -> None:
     driver.find_element("css selector", "[data-testid=terms] button[type=submit]").click()
 
 
+def accept_terms_and_registered_line(driver) -> dict:
+    """Accepts the provider's terms in the UI and waits until the one line it adds is
+    registered; returns that account."""
+    fill_terms(driver)
+    accounts = registered_accounts(driver)
+    assert len(accounts) == 1, accounts
+    return accounts[0]
+
+
 def onboard_with_link(driver, link: str) -> str:
     """The welcome link's steps through the shell's commands (the UI path has its own test);
     returns the account id."""

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
 from app_steps import (  # noqa: E402
-    click_button, fill_terms, invoke, registered_accounts, snapshot, wait_for)
+    accept_terms_and_registered_line, click_button, invoke, snapshot, wait_for)
 
 
 @pytest.mark.timeout(300)
@@ -41,10 +41,7 @@ def test_welcome_link_onboards_registers_and_cannot_be_used_twice():
                 click_button(driver, "Continue with this provider")
 
                 # The provider's terms, then the line registers.
-                fill_terms(driver)
-                accounts = registered_accounts(driver)
-                assert len(accounts) == 1, accounts
-                account = accounts[0]
+                account = accept_terms_and_registered_line(driver)
                 assert account["providerName"] == "Sidetone Lab", account
                 assert account["method"] == "token"
                 assert account["id"].startswith("1001@"), account

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
 from app_steps import (  # noqa: E402
-    browser_report, click_button, fill_terms, invoke, registered_accounts, snapshot, wait_for)
+    accept_terms_and_registered_line, browser_report, click_button, invoke, snapshot, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,10 +72,7 @@ def test_sso_in_the_system_browser_registers_and_keeps_the_refresh_token_in_the_
                 # Second try: the user signs in at the provider in the browser.
                 (tmp_path / "hold").unlink()
                 click_button(driver, "Continue in browser")
-                fill_terms(driver)
-                accounts = registered_accounts(driver)
-                assert len(accounts) == 1, accounts
-                account = accounts[0]
+                account = accept_terms_and_registered_line(driver)
                 assert account["method"] == "sso", account
                 assert account["id"].startswith("2001@"), account
                 wait_for(driver, "document.querySelector('[data-testid=phone-screen]')")

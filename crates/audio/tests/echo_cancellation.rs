@@ -90,12 +90,7 @@ fn echo_canceller_removes_the_speakers_echo_from_the_microphone() {
     let microphone: Vec<f32> = echo.iter().zip(&noise).map(|(e, n)| e + n).collect();
     let (speaker, microphone) = (pcm(&far), pcm(&microphone));
 
-    let echo_only = ProcessingConfig {
-        echo_cancellation: true,
-        noise_suppression: false,
-        automatic_gain: false,
-    };
-    let (cleaned, reported) = run(&echo_only, &speaker, &microphone);
+    let (cleaned, reported) = run(&echo_cancellation_only(), &speaker, &microphone);
     let erle = erle_db(&speaker, &microphone, &cleaned);
     eprintln!("echo cancellation only: ERLE {erle:.1} dB (canceller's own estimate {reported:?})");
     assert!(erle > 20.0, "ERLE {erle:.1} dB");
@@ -192,6 +187,19 @@ fn talking_during(voice: &[f32], windows: &[std::ops::Range<f32>]) -> Vec<f32> {
         .collect()
 }
 
+/// Both ends talk and nothing echoes (a headset): the speaker's far end, the near end's
+/// voice, and the microphone (that voice plus a little noise).
+fn double_talk_without_echo() -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+    let far = talker(SECONDS, 120.0, 4.0, 0.5);
+    let near = talker(SECONDS, 210.0, 3.0, 0.3);
+    let microphone: Vec<f32> = near
+        .iter()
+        .zip(noise(near.len()))
+        .map(|(v, n)| v + n)
+        .collect();
+    (pcm(&far), pcm(&near), pcm(&microphone))
+}
+
 fn echo_cancellation_only() -> ProcessingConfig {
     ProcessingConfig {
         echo_cancellation: true,
@@ -205,14 +213,7 @@ fn near_end_speech_survives_a_talking_far_end_when_there_is_no_echo() {
     // A headset, or a speaker the microphone cannot hear: both ends talk, nothing echoes.
     // AEC3 cannot tell "no echo" from "echo not found yet" at first; it must find out
     // within ~3 s of far-end speech and then pass the near end untouched.
-    let far = talker(SECONDS, 120.0, 4.0, 0.5);
-    let near = talker(SECONDS, 210.0, 3.0, 0.3);
-    let microphone: Vec<f32> = near
-        .iter()
-        .zip(noise(near.len()))
-        .map(|(v, n)| v + n)
-        .collect();
-    let (speaker, near, microphone) = (pcm(&far), pcm(&near), pcm(&microphone));
+    let (speaker, near, microphone) = double_talk_without_echo();
 
     let (cleaned, _) = run(&echo_cancellation_only(), &speaker, &microphone);
     let (start, _, _) = near_end_kept(&near, &cleaned, 0.5..3.0);
@@ -308,14 +309,7 @@ fn double_talk_keeps_the_near_end_while_the_echo_goes() {
 fn near_end_speech_survives_bursty_timing_with_no_echo() {
     // The call task's timing (speaker frames at each tick, microphone frames in bursts) must
     // not look like echo path changes, each of which makes AEC3 relearn and suppress again.
-    let far = talker(SECONDS, 120.0, 4.0, 0.5);
-    let near = talker(SECONDS, 210.0, 3.0, 0.3);
-    let microphone: Vec<f32> = near
-        .iter()
-        .zip(noise(near.len()))
-        .map(|(v, n)| v + n)
-        .collect();
-    let (speaker, near, microphone) = (pcm(&far), pcm(&near), pcm(&microphone));
+    let (speaker, near, microphone) = double_talk_without_echo();
     for per_tick in [&[1, 0, 2, 1, 0, 2, 1, 1][..], &[0, 0, 0, 4], &[2, 0]] {
         let cleaned = run_jittery(&speaker, &microphone, per_tick);
         let (kept, worst, _) = near_end_kept(&near, &cleaned, 3.0..SECONDS as f64);

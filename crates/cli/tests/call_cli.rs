@@ -77,23 +77,7 @@ impl Phone {
     /// The newest recording of what baresip heard, once the call is over.
     fn baresip_heard(&self, since: SystemTime) -> PathBuf {
         let dir = PathBuf::from(self.baresip()["record_dir"].as_str().unwrap());
-        for _ in 0..50 {
-            let newest = std::fs::read_dir(&dir)
-                .unwrap()
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
-                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-                .filter(|(modified, _)| *modified >= since)
-                .max();
-            if let Some((_, path)) = newest {
-                // Let baresip finish writing the header after the hang-up.
-                std::thread::sleep(Duration::from_millis(500));
-                return path;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("baresip recorded nothing in {}", dir.display());
+        sidetone_lab_client::baresip_heard(&dir, Some(since)).expect("baresip recorded nothing")
     }
 
     /// Sends one ctrl_tcp command (a netstring of JSON) to baresip.

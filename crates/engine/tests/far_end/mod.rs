@@ -175,21 +175,7 @@ impl FarEnd {
     /// The newest recording of what baresip heard (`dec`) once it is complete.
     pub fn heard(&self) -> PathBuf {
         let dir = PathBuf::from(self.baresip()["record_dir"].as_str().unwrap());
-        for _ in 0..50 {
-            let newest = std::fs::read_dir(&dir)
-                .unwrap()
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
-                .max();
-            if let Some(path) = newest {
-                // Let baresip finish writing the header after the hang-up.
-                std::thread::sleep(Duration::from_millis(500));
-                return path;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("baresip recorded nothing in {}", dir.display());
+        sidetone_lab_client::baresip_heard(&dir, None).expect("baresip recorded nothing")
     }
 }
 

@@ -146,3 +146,28 @@ pub fn rerun_with_env(test_name: &str, env: &[(String, String)]) -> Result<(), S
         Err(text)
     }
 }
+
+/// The newest complete recording of what a lab baresip heard (`*-dec.wav` in its
+/// `record_dir`), made at or after `since` when given. Waits up to 5 s for one to appear
+/// (`None` if none does), then half a second more so baresip can finish its header after
+/// the hang-up.
+pub fn baresip_heard(record_dir: &Path, since: Option<std::time::SystemTime>) -> Option<PathBuf> {
+    use std::time::Duration;
+    for _ in 0..50 {
+        let newest = std::fs::read_dir(record_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+            .filter(|(modified, _)| since.is_none_or(|since| *modified >= since))
+            .max();
+        if let Some((_, path)) = newest {
+            std::thread::sleep(Duration::from_millis(500));
+            return Some(path);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
