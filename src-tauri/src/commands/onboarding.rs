@@ -130,48 +130,27 @@ struct AcceptedTerms {
 
 fn deployment_view(id: String, resolved: &Resolved) -> DeploymentView {
     let server_host = resolved.server_host();
-    match resolved {
-        Resolved::Link(deployment) => DeploymentView {
-            id,
-            // The provider's name is in the document, which is fetched only after the user
-            // agrees to contact this host: until then the host is all we can honestly show.
-            provider_name: server_host.clone(),
-            server_host,
-            method: resolved.method(),
-            login_id: deployment.user.clone(),
-            accounts: None,
-        },
+    // Until the document is fetched (only after the user agrees to contact this host), the
+    // host is all we can honestly show as the provider, unless discovery named the account.
+    let (provider_name, login_id, accounts) = match resolved {
+        Resolved::Link(deployment) => (None, deployment.user.clone(), None),
         Resolved::Choices {
             deployment,
             choices,
-        } => DeploymentView {
-            id,
-            provider_name: server_host.clone(),
-            server_host,
-            method: resolved.method(),
-            login_id: deployment.user.clone(),
-            accounts: Some(
-                choices
-                    .iter()
-                    .map(|c| DeploymentAccountView {
-                        id: c.account_number.clone(),
-                        label: c.name.clone(),
-                        login_id: deployment.user.clone().unwrap_or_default(),
-                        detail: Some(format!("Account {}", c.account_number)),
-                    })
-                    .collect(),
-            ),
-        },
-        Resolved::Discovered { login_id, accounts } => DeploymentView {
-            id,
-            provider_name: accounts
-                .first()
-                .and_then(|a| a.title.clone())
-                .unwrap_or_else(|| server_host.clone()),
-            server_host,
-            method: resolved.method(),
-            login_id: Some(login_id.clone()),
-            accounts: (accounts.len() > 1).then(|| {
+        } => {
+            let picker = choices
+                .iter()
+                .map(|c| DeploymentAccountView {
+                    id: c.account_number.clone(),
+                    label: c.name.clone(),
+                    login_id: deployment.user.clone().unwrap_or_default(),
+                    detail: Some(format!("Account {}", c.account_number)),
+                })
+                .collect();
+            (None, deployment.user.clone(), Some(picker))
+        }
+        Resolved::Discovered { login_id, accounts } => {
+            let picker = (accounts.len() > 1).then(|| {
                 accounts
                     .iter()
                     .enumerate()
@@ -182,8 +161,18 @@ fn deployment_view(id: String, resolved: &Resolved) -> DeploymentView {
                         detail: a.account_number.as_ref().map(|n| format!("Account {n}")),
                     })
                     .collect()
-            }),
-        },
+            });
+            let title = accounts.first().and_then(|a| a.title.clone());
+            (title, Some(login_id.clone()), picker)
+        }
+    };
+    DeploymentView {
+        id,
+        provider_name: provider_name.unwrap_or_else(|| server_host.clone()),
+        server_host,
+        method: resolved.method(),
+        login_id,
+        accounts,
     }
 }
 
