@@ -44,3 +44,21 @@ pub fn open_in_browser(url: &Url) -> Result<()> {
         detail: format!("could not open the browser: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_sign_in_pages_are_opened() {
+        // Refused before any browser is looked for: nothing starts.
+        for url in [
+            "http://login.example.com/authorize",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
+            let e = open_in_browser(&Url::parse(url).unwrap()).unwrap_err();
+            assert_eq!(e.code(), "onboarding.sso_failed", "{url}");
+        }
+    }
+}
