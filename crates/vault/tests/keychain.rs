@@ -233,6 +233,10 @@ impl Drop for LabWithPassword {
 
 const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
 
+/// What the bus answers when the Secret Service daemon exits while handling a call.
+const KEYRING_DAEMON_DIED: &str =
+    "org.freedesktop.DBus.Error.NoReply: Message recipient disconnected";
+
 fn secrets_proxy(
     conn: &dbus::blocking::Connection,
 ) -> dbus::blocking::Proxy<'_, &dbus::blocking::Connection> {
@@ -287,12 +291,24 @@ fn unlock_login_keyring() {
 fn locked_keychain_is_reported_and_retry_after_unlock_works() {
     let test_name = "locked_keychain_is_reported_and_retry_after_unlock_works";
     if !in_child() {
-        let lab = LabWithPassword::start();
-        let env = keyring_env(&lab.service);
-        if let Err(output) = rerun_with_env(test_name, &env) {
-            panic!("{test_name} failed:\n{output}");
+        // gnome-keyring-daemon 42 has been seen to die (about once in a hundred runs) right
+        // after `UnlockWithMasterPassword`; the vault then rightly says "unavailable", but
+        // that is the daemon's fault, not ours. Only that failure earns a second run on a
+        // fresh lab; any other failure fails at once.
+        let mut daemon_died = None;
+        for attempt in 1..=2 {
+            let lab = LabWithPassword::start();
+            let env = keyring_env(&lab.service);
+            match rerun_with_env(test_name, &env) {
+                Ok(()) => return,
+                Err(output) if attempt == 1 && output.contains(KEYRING_DAEMON_DIED) => {
+                    eprintln!("the lab's gnome-keyring-daemon died; one more run:\n{output}");
+                    daemon_died = Some(output);
+                }
+                Err(output) => panic!("{test_name} failed:\n{output}"),
+            }
         }
-        return;
+        panic!("{test_name}: the keyring daemon died twice: {daemon_died:?}");
     }
     let vault = vault();
     vault
