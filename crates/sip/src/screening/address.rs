@@ -107,11 +107,17 @@ pub(crate) fn sip_uri_has_headers(uri: &str) -> bool {
 
 /// Every value of a Via header: `sent-protocol LWS sent-by *( SEMI via-params )`. The
 /// parameters are those of the first (topmost) value.
-pub(crate) fn check_via(value: &str) -> Result<Checked, Fault> {
+///
+/// With `drop_top_received`, the canonical form leaves out any `received` parameter of the
+/// first via-parm: in a request we receive, that is the sender's own hop, so a `received`
+/// there can only be the sender's claim about itself (RFC 3261 §18.2.1 has the receiver
+/// add it). rsipstack keeps such a claim when the sent-by matches the packet's source, and
+/// the ghost-call rule reads `received`, so a scanner could pass as the registrar with it.
+pub(crate) fn check_via(value: &str, drop_top_received: bool) -> Result<Checked, Fault> {
     let mut canonical = Vec::new();
     let mut top = None;
     for one in split_commas(value) {
-        let checked = check_via_value(one)?;
+        let checked = check_via_value(one, drop_top_received && top.is_none())?;
         canonical.push(checked.canonical);
         top.get_or_insert(checked.params);
     }
@@ -121,7 +127,7 @@ pub(crate) fn check_via(value: &str) -> Result<Checked, Fault> {
     })
 }
 
-fn check_via_value(value: &str) -> Result<Checked, Fault> {
+fn check_via_value(value: &str, drop_received: bool) -> Result<Checked, Fault> {
     let mut parts = Vec::new();
     let mut cursor = Cursor::new(value);
     cursor.skip_ws();
@@ -170,7 +176,16 @@ fn check_via_value(value: &str) -> Result<Checked, Fault> {
         canonical.push_str(port);
     }
     let params = cursor.params()?;
-    canonical.push_str(&canonical_params(&params));
+    if drop_received {
+        let kept: Params = params
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("received"))
+            .cloned()
+            .collect();
+        canonical.push_str(&canonical_params(&kept));
+    } else {
+        canonical.push_str(&canonical_params(&params));
+    }
     Ok(Checked { params, canonical })
 }
 

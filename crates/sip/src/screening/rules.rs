@@ -165,11 +165,13 @@ fn header_facts(message: &RawMessage) -> Result<HeaderFacts<'_>, Fault> {
     let mut top_branch = None;
     let mut content_length = None;
     let mut rewrites = Vec::new();
+    let is_request = !message.start_line.starts_with("SIP/");
     for (i, header) in message.headers.iter().enumerate() {
         let value = header.value.as_str();
         let canonical = match header.canonical.as_str() {
             "via" => {
-                let via = check_via(value)?;
+                // Only the first Via header of a request holds the sender's own hop.
+                let via = check_via(value, is_request && top_branch.is_none())?;
                 if top_branch.is_none() {
                     top_branch = Some(
                         param(&via.params, "branch")

@@ -84,6 +84,40 @@ fn optional_whitespace_is_taken_out_for_the_stack() {
 }
 
 #[test]
+fn a_sender_cannot_say_where_its_request_came_from() {
+    // A scanner's claim `received=<registrar>` in its own (top) Via is taken out, in either
+    // of the two Via header forms; a proxy's `received` further down stays, and responses
+    // are left alone (their top Via is ours).
+    let spoofed = options("").replace(
+        "branch=z9hG4bK1",
+        "branch=z9hG4bK1;Received=192.0.2.1, SIP/2.0/UDP 192.0.2.1;received=192.0.2.7",
+    );
+    let normalized = inspect(spoofed.as_bytes()).normalized.unwrap_or_default();
+    let text = String::from_utf8_lossy(&normalized);
+    assert!(
+        text.contains(
+            "Via:SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1, \
+             SIP/2.0/UDP 192.0.2.1;received=192.0.2.7\r\n"
+        ),
+        "{text:?}"
+    );
+    let compact = options("").replace(
+        "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1",
+        "v: SIP/2.0/UDP 127.0.0.1:5070;received=192.0.2.1;branch=z9hG4bK1",
+    );
+    let normalized = inspect(compact.as_bytes()).normalized.unwrap_or_default();
+    let text = String::from_utf8_lossy(&normalized);
+    assert!(
+        text.contains("v:SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"),
+        "{text:?}"
+    );
+    let response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;\
+                    received=192.0.2.1\r\nFrom: <sip:b@h>;tag=1\r\nTo: <sip:a@h>;tag=2\r\n\
+                    Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(inspect(response.as_bytes()).normalized, None);
+}
+
+#[test]
 fn a_rejection_echoes_the_request_and_tags_the_to() {
     let bad = options("").replace("1 OPTIONS", "1 INVITE");
     let inspection = inspect(bad.as_bytes());
