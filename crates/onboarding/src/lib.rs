@@ -15,6 +15,8 @@ mod code;
 mod deployment;
 mod document;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod http;
 mod input;
 mod link;

@@ -100,8 +100,16 @@ impl ProvisioningClient {
             Err(ReadError::TooLarge) => return Err(failed("the JRD is larger than 64 KiB".into())),
             Err(ReadError::Transport(e)) => return Err(e),
         };
+        Discovery::from_jrd(&body)
+    }
+}
+
+impl Discovery {
+    /// Reads a WebFinger answer (a JRD, RFC 7033 §4.4): every link Sidetone follows must be
+    /// `https://` without credentials, and at least one provisioning link must be present.
+    pub fn from_jrd(body: &[u8]) -> Result<Self> {
         let jrd: Jrd =
-            serde_json::from_slice(&body).map_err(|e| failed(format!("not a JRD: {e}")))?;
+            serde_json::from_slice(body).map_err(|e| failed(format!("not a JRD: {e}")))?;
         discovery_from(jrd)
     }
 }

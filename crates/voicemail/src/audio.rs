@@ -94,8 +94,8 @@ impl VoicemailSync {
 }
 
 /// The decoded bytes of the first `audio/*` part (or, failing that, the first attachment
-/// named `*.wav`) of a raw message.
-pub(crate) fn audio_attachment(raw: &[u8]) -> Option<Vec<u8>> {
+/// named `*.wav`) of a raw message (RFC 5322 with MIME parts, as the IMAP server sends it).
+pub fn audio_attachment(raw: &[u8]) -> Option<Vec<u8>> {
     let message = MessageParser::new().parse(raw)?;
     let is_audio = |part: &mail_parser::MessagePart<'_>| {
         part.content_type()

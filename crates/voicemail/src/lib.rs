@@ -35,6 +35,7 @@ mod tls;
 mod transport;
 
 pub use account::{Security, VoicemailAccount};
+pub use audio::audio_attachment;
 pub use audio_cache::AudioCache;
 pub use badge::{
     BadgeSource, MwiCount, SYNC_FRESH_FOR, UnheardBadge, merge_unheard, unheard_badge,

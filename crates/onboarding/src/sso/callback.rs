@@ -202,6 +202,17 @@ fn classify(head: &[u8], state: &str) -> Classified {
     })
 }
 
+/// [`classify`] as a word, for the fuzz targets (`fuzz/`): `ours`, `other_state` or
+/// `not_found`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn classify_to_word(head: &[u8], state: &str) -> &'static str {
+    match classify(head, state) {
+        Classified::Ours(_) => "ours",
+        Classified::OtherState => "other_state",
+        Classified::NotFound => "not_found",
+    }
+}
+
 fn local_error(detail: String) -> OnboardingError {
     OnboardingError::SsoFailed { detail }
 }

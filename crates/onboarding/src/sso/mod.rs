@@ -15,6 +15,9 @@ mod browser;
 mod callback;
 mod oidc_http;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use callback::classify_to_word;
+
 use std::time::{Duration, SystemTime};
 
 use openidconnect::core::{
