@@ -28,6 +28,10 @@ pub const TARGETS: &[Target] = &[
         run: sip::sip_datagram,
     },
     Target {
+        name: "sip_stream",
+        run: sip::sip_stream,
+    },
+    Target {
         name: "sip_uri",
         run: sip::sip_uri,
     },
@@ -50,6 +54,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "provisioning_document",
         run: onboarding::provisioning_document,
+    },
+    Target {
+        name: "provisioning_answer",
+        run: onboarding::provisioning_answer,
     },
     Target {
         name: "qr_image",

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use openidconnect::core::{CoreProviderMetadata, CoreTokenResponse};
 use sidetone_onboarding::{
-    AuthCode, DeploymentLink, Discovery, DocumentOrigin, LoginId, MAX_LINK_LEN,
+    AuthCode, DeploymentLink, Discovery, DocumentOrigin, FetchOutcome, LoginId, MAX_LINK_LEN,
     ProvisioningDocument, Url, decode_qr_image, fuzzing, parse_input,
 };
 
@@ -115,4 +115,26 @@ pub fn sso_callback(data: &[u8]) {
 pub fn oidc_json(data: &[u8]) {
     let _ = serde_json::from_slice::<CoreProviderMetadata>(data);
     let _ = serde_json::from_slice::<CoreTokenResponse>(data);
+}
+
+/// The provisioning server's answer other than a document: an error body, or a `300` list of
+/// accounts to pick from. The first two bytes pick the HTTP status.
+///
+/// Holds: every account offered for picking is on the server's own origin.
+pub fn provisioning_answer(data: &[u8]) {
+    let [hi, lo, body @ ..] = data else {
+        return;
+    };
+    let status = 300 + u16::from_be_bytes([*hi, *lo]) % 300;
+    let Ok(url) = Url::parse("https://provisioning.example.test/sidetone/v1/document") else {
+        return;
+    };
+    if let Ok(FetchOutcome::ChooseAccount(choices)) =
+        fuzzing::provisioning_answer(&url, status, body)
+    {
+        assert!(!choices.is_empty());
+        for choice in choices {
+            assert_eq!(choice.href.origin(), url.origin(), "{choice:?}");
+        }
+    }
 }

@@ -1,6 +1,9 @@
 //! SIP: the datagram screen in front of the SIP stack, and the addresses people type.
 
+use bytes::BytesMut;
+use rsipstack::transport::stream::SipCodec;
 use sidetone_sip::{DatagramVerdict, OutboundProxy, SipUri, screen_datagram};
+use tokio_util::codec::Decoder;
 
 /// A UDP datagram as the SIP receive path gets it, before the SIP stack sees it.
 ///
@@ -38,4 +41,31 @@ pub fn sip_uri(data: &[u8]) {
         );
     }
     let _ = OutboundProxy::parse(text);
+}
+
+/// Bytes on a SIP stream connection (TCP, TLS, WebSocket frames) as the stack frames and
+/// parses them: these skip the datagram screen, so the stack's own parser is what stands.
+/// The input arrives in chunks (a first byte gives the chunk size) as a TCP read would.
+///
+/// Holds: every message taken out of the buffer consumed at least one byte (no endless
+/// loop), and a framing error ends the connection rather than the process.
+pub fn sip_stream(data: &[u8]) {
+    let Some((&chunk, rest)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(chunk.max(1));
+    let mut codec = SipCodec::new();
+    let mut buffer = BytesMut::new();
+    for piece in rest.chunks(chunk) {
+        buffer.extend_from_slice(piece);
+        // At most one message per byte buffered: a bound, and what "progress" means.
+        for _ in 0..=buffer.len() {
+            let before = buffer.len();
+            match codec.decode(&mut buffer) {
+                Ok(Some(_)) => assert!(buffer.len() < before, "a message consumed nothing"),
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
 }

@@ -179,38 +179,49 @@ impl ProvisioningClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body: ErrorBody = match http::read_capped(response, MAX_ERROR_BODY, &host).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(_) => ErrorBody::default(),
-        };
-        let code = body.error.clone().unwrap_or_default();
-        Err(match (status.as_u16(), code.as_str()) {
-            (300, _) => return account_choices(url, body),
-            (400, _) => OnboardingError::BadRequest {
-                message: body.message.unwrap_or_default(),
-            },
-            (401, "use_single_sign_on") => OnboardingError::UseSingleSignOn {
-                issuer: body.issuer,
-            },
-            (401, "invalid_token") => OnboardingError::AccessTokenRejected,
-            (401, _) => OnboardingError::WrongPassword,
-            (403, "password_expired") => OnboardingError::PasswordExpired {
-                change_password_url: body.change_password_url,
-            },
-            (404, "unknown_token") => OnboardingError::UnknownToken,
-            (404, "unknown_account") => OnboardingError::UnknownAccount,
-            (410, error) => OnboardingError::TokenUsedOrExpired {
-                expired: error == "token_expired",
-            },
-            (429 | 423, _) => OnboardingError::LockedOut {
-                retry_after: retry_header.or(body.retry_after).map(Duration::from_secs),
-            },
-            (status, _) => OnboardingError::UnexpectedResponse {
-                status,
-                error: body.error,
-            },
-        })
+        let body = http::read_capped(response, MAX_ERROR_BODY, &host)
+            .await
+            .unwrap_or_default();
+        answer_from(url, status.as_u16(), &body, retry_header)
     }
+}
+
+/// What a non-200 answer means: the error it stands for, or (`300`) the accounts to pick
+/// from. Sans-IO: `body` is the answer's (capped) body, `retry_after` its `Retry-After`.
+pub(crate) fn answer_from(
+    url: &Url,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<u64>,
+) -> Result<FetchOutcome> {
+    let body: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let code = body.error.clone().unwrap_or_default();
+    Err(match (status, code.as_str()) {
+        (300, _) => return account_choices(url, body),
+        (400, _) => OnboardingError::BadRequest {
+            message: body.message.unwrap_or_default(),
+        },
+        (401, "use_single_sign_on") => OnboardingError::UseSingleSignOn {
+            issuer: body.issuer,
+        },
+        (401, "invalid_token") => OnboardingError::AccessTokenRejected,
+        (401, _) => OnboardingError::WrongPassword,
+        (403, "password_expired") => OnboardingError::PasswordExpired {
+            change_password_url: body.change_password_url,
+        },
+        (404, "unknown_token") => OnboardingError::UnknownToken,
+        (404, "unknown_account") => OnboardingError::UnknownAccount,
+        (410, error) => OnboardingError::TokenUsedOrExpired {
+            expired: error == "token_expired",
+        },
+        (429 | 423, _) => OnboardingError::LockedOut {
+            retry_after: retry_after.or(body.retry_after).map(Duration::from_secs),
+        },
+        (status, _) => OnboardingError::UnexpectedResponse {
+            status,
+            error: body.error,
+        },
+    })
 }
 
 /// The picker's entries from a `300` body; `href`s must be `https://` on `url`'s origin.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sidetone_store::{CachedAudio, Store, VoicemailId};
 
 use crate::store_access::lock;
@@ -104,11 +104,18 @@ pub fn audio_attachment(raw: &[u8]) -> Option<Vec<u8>> {
                 .attachment_name()
                 .is_some_and(|n| n.to_ascii_lowercase().ends_with(".wav"))
     };
+    // Only a part mail-parser decoded as binary: when the transfer encoding is broken it
+    // falls back to text (invalid bytes become U+FFFD), which is no recording at all.
+    let binary = |part: &mail_parser::MessagePart<'_>| match &part.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Some(bytes.to_vec()),
+        _ => None,
+    };
     message
         .parts
         .iter()
-        .find(|p| is_audio(p) && !p.contents().is_empty())
-        .map(|p| p.contents().to_vec())
+        .filter(|p| is_audio(p))
+        .filter_map(binary)
+        .find(|bytes| !bytes.is_empty())
 }
 
 /// A RIFF/WAVE header: the start of every WAV file.
@@ -133,5 +140,14 @@ mod tests {
         assert!(is_wav(&audio));
         assert!(audio_attachment(b"From: a@b\r\n\r\nno parts").is_none());
         assert!(!is_wav(b"RIFF"));
+    }
+
+    #[test]
+    fn a_part_whose_base64_is_broken_is_no_recording() {
+        // Found by the voicemail_message fuzz target: mail-parser turns a part it cannot
+        // decode into text, bad bytes into U+FFFD, so the "recording" outgrew its message.
+        let raw =
+            include_bytes!("../../../fuzz/corpus/voicemail_message/regression-broken-base64.eml");
+        assert_eq!(audio_attachment(raw), None);
     }
 }

@@ -115,12 +115,14 @@ macro_rules! smoke_tests {
 
 smoke_tests!(
     sip_datagram,
+    sip_stream,
     sip_uri,
     sdp_offer,
     rtp_receive,
     deep_link,
     auth_code,
     provisioning_document,
+    provisioning_answer,
     qr_image,
     webfinger_jrd,
     sso_callback,
