@@ -5,6 +5,7 @@ pub(crate) mod call;
 mod classify;
 mod dial;
 mod screened_udp;
+mod stranger_limit;
 mod tls;
 mod transfer;
 
@@ -91,7 +92,7 @@ impl AccountFlow {
         if transport == Transport::Udp {
             let local = SocketAddr::new(local_ip, 0);
             // Screened: malformed requests get their 400 here (see crate::screening).
-            let udp = screened_udp::bind(local, cancel.child_token())
+            let udp = screened_udp::bind(local, remote, cancel.child_token())
                 .await
                 .map_err(|e| SipError::Unreachable(format!("cannot bind UDP: {e}")))?;
             let contact_text = format!("sip:{}@{}", config.aor.user, udp.get_addr().addr);

@@ -1,6 +1,8 @@
 //! The UDP socket the stack reads from, with the screening in front: every datagram is
 //! classified first ([`crate::screen_datagram`]); refused requests are answered here and
-//! never reach the stack, dropped ones vanish, the rest go on unchanged.
+//! never reach the stack, dropped ones vanish, the rest go on unchanged. Before that,
+//! datagrams from anyone but the registrar are held to a budget ([`StrangerLimit`]), so a
+//! flood is dropped here rather than queued.
 //!
 //! rsipstack takes any socket through its `platform::net::UdpSocket` seam, so this needs no
 //! fork: its own UDP loop (which drops unparseable datagrams without a word) only ever sees
@@ -8,9 +10,11 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rsipstack::transport::udp::UdpConnection;
 use tokio_util::sync::CancellationToken;
@@ -18,15 +22,26 @@ use tokio_util::sync::CancellationToken;
 use crate::DatagramVerdict;
 use crate::screening::{build_reply, inspect};
 
-/// Binds `local` and wraps it for the stack.
+use super::stranger_limit::{MAX_STRANGERS, STRANGER_BURST, STRANGER_RATE, StrangerLimit};
+
+/// Binds `local` and wraps it for the stack; `registrar` (or the outbound proxy) is the one
+/// peer whose datagrams are never limited.
 pub(crate) async fn bind(
     local: SocketAddr,
+    registrar: SocketAddr,
     cancel: CancellationToken,
 ) -> rsipstack::Result<UdpConnection> {
     let socket = tokio::net::UdpSocket::bind(local).await?;
     let screened = ScreenedUdpSocket {
         socket,
         tags: RandomState::new(),
+        registrar: registrar.ip(),
+        strangers: Mutex::new(StrangerLimit::new(
+            STRANGER_RATE,
+            STRANGER_BURST,
+            MAX_STRANGERS,
+        )),
+        dropped: AtomicU64::new(0),
     };
     UdpConnection::from_socket(Arc::new(screened), None, Some(cancel)).await
 }
@@ -36,6 +51,12 @@ struct ScreenedUdpSocket {
     socket: tokio::net::UdpSocket,
     /// Keyed per process, so the To tags of our rejections cannot be predicted.
     tags: RandomState,
+    /// Where the calls come from: never limited.
+    registrar: IpAddr,
+    /// The budget of everyone else.
+    strangers: Mutex<StrangerLimit>,
+    /// Datagrams dropped over budget, for the log.
+    dropped: AtomicU64,
 }
 
 type BoxedFuture<'a, T> = Pin<Box<dyn Future<Output = rsipstack::Result<T>> + Send + 'a>>;
@@ -45,6 +66,9 @@ impl ScreenedUdpSocket {
     async fn recv_screened(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
         loop {
             let (len, source) = self.socket.recv_from(buf).await?;
+            if source.ip() != self.registrar && !self.stranger_may_send(source) {
+                continue;
+            }
             let datagram = buf.get(..len).unwrap_or_default();
             let inspection = inspect(datagram);
             match inspection.verdict {
@@ -75,6 +99,25 @@ impl ScreenedUdpSocket {
                 }
             }
         }
+    }
+}
+
+impl ScreenedUdpSocket {
+    /// Charges one datagram to `source`'s budget; logs floods sparingly (1st, 2nd, 4th,
+    /// 8th … dropped datagram), so the log cannot be flooded instead.
+    fn stranger_may_send(&self, source: SocketAddr) -> bool {
+        let now = Instant::now();
+        let allowed = match self.strangers.lock() {
+            Ok(mut strangers) => strangers.allow(source.ip(), now),
+            Err(poisoned) => poisoned.into_inner().allow(source.ip(), now),
+        };
+        if !allowed {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::info!(%source, dropped, "dropping datagrams from a stranger over budget");
+            }
+        }
+        allowed
     }
 }
 

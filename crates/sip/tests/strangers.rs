@@ -1,7 +1,8 @@
-//! Ghost calls: SIP scanners send INVITEs straight to the port a registration opened, and a
-//! phone that rings for them rings at night for nobody. A Sidetone endpoint registered over
-//! UDP to a registrar (played by the test on 127.0.0.1) must ring only for INVITEs that came
-//! from that registrar, whatever a stranger writes in its Via, and refuse the rest (403).
+//! Strangers: SIP scanners send INVITEs straight to the port a registration opened. A
+//! Sidetone endpoint registered over UDP to a registrar (played by the test on 127.0.0.1)
+//! must ring only for INVITEs that came from that registrar, whatever a stranger writes in
+//! its Via (ghost calls), and a stranger's flood must be dropped without keeping the
+//! registrar's calls from ringing.
 
 // Test code, helpers included: a failed setup step must stop the test loudly.
 #![allow(clippy::panic)]
@@ -11,9 +12,11 @@
 mod rfc4475_support;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use rfc4475_support::{endpoint, peer};
+use rfc4475_support::{endpoint, peer, wire};
 use tokio::net::UdpSocket;
+use tokio::time::{Instant, timeout_at};
 
 /// An INVITE with a G.711 offer from `from` (as its Via sent-by) to the endpoint at `to`;
 /// `via_params` are appended to the top Via after the branch.
@@ -82,4 +85,46 @@ async fn invites_that_bypass_the_registrar_never_ring() {
         rang.push(call_id);
     }
     assert_eq!(rang, ["via-registrar"], "only the registrar's INVITE rang");
+}
+
+#[tokio::test]
+async fn a_strangers_flood_is_dropped_and_the_registrar_still_rings() {
+    const FLOOD: usize = 3_000;
+    let mut endpoint = endpoint::start().await;
+    let flooder = bind("127.0.0.2:0").await;
+    let from = flooder.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    for i in 0..FLOOD {
+        let request = invite(from, endpoint.addr, "", &format!("flood-{i}"));
+        peer::send(&flooder, endpoint.addr, request.as_bytes()).await;
+    }
+    // The flood is answered only within the stranger's budget (a burst of 20, then 10 a
+    // second): counted for a second and a half after the flood began.
+    let mut answered = 0;
+    let mut buf = vec![0u8; 65_535];
+    let deadline = started + Duration::from_millis(1_500);
+    while let Ok(Ok((len, _))) = timeout_at(deadline, flooder.recv_from(&mut buf)).await {
+        let text = String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned();
+        if wire::status(&text).is_some_and(|status| status >= 200) {
+            answered += 1;
+        }
+    }
+    assert!(
+        (1..=40).contains(&answered),
+        "{answered} of {FLOOD} flood INVITEs were answered (a stranger is limited, not banned)"
+    );
+
+    let asked = Instant::now();
+    let status = final_status(&endpoint.registrar, endpoint.addr, "", "after-flood").await;
+    assert_eq!(status, 486, "the registrar's INVITE rings");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "the registrar's INVITE took {:?} after a flood",
+        asked.elapsed()
+    );
+    let mut rang = Vec::new();
+    while let Ok(call_id) = endpoint.calls.try_recv() {
+        rang.push(call_id);
+    }
+    assert_eq!(rang, ["after-flood"], "no flood INVITE rang");
 }
