@@ -74,6 +74,17 @@ impl SipUri {
         if user.is_empty() {
             return Err(bad("the account URI has an empty user"));
         }
+        // RFC 3261 §25.1 `user`: unreserved, escaped and user-unreserved characters (`;` and
+        // `?` already ended the text above). Control characters or spaces would be written
+        // into our requests' headers as they are.
+        if !user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,/".contains(&b))
+        {
+            return Err(bad(
+                "the account URI's user has characters a SIP URI cannot carry",
+            ));
+        }
         let (host, port) = split_host_port(hostport).map_err(bad)?;
         Ok(Self {
             secure,
@@ -199,12 +210,30 @@ fn bracket_ipv6(host: &str) -> String {
 fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), &'static str> {
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or("unclosed IPv6 bracket")?;
-        (host, after.strip_prefix(':'))
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("not an IPv6 address in brackets");
+        }
+        match after {
+            "" => (host, None),
+            _ => (
+                host,
+                Some(after.strip_prefix(':').ok_or("text after the host")?),
+            ),
+        }
     } else {
-        match hostport.split_once(':') {
+        let (host, port) = match hostport.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (hostport, None),
+        };
+        // A host name or an IPv4 address (RFC 3261 §25.1). Anything else, control
+        // characters above all, would end up inside the requests we write.
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err("the host is not a host name or IP address");
         }
+        (host, port)
     };
     if host.is_empty() {
         return Err("missing host");
@@ -235,6 +264,27 @@ mod tests {
         assert!(SipUri::parse("sip:host").is_err());
         assert!(SipUri::parse("sip:a@host:99999").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn control_characters_and_spaces_never_reach_a_request() {
+        // Found by the sip_uri fuzz target: a CR in the host and NULs in the user passed,
+        // and would have been written into the REGISTER's headers.
+        for text in [
+            "sip:\0\0\0a@b\r",
+            "sip:a@b\r\nVia: x",
+            "sip:a b@host",
+            "sip:a@ho st",
+            "sip:a@host\t:5060",
+            "sip:<a>@host",
+            "sip:a@[::1]junk",
+            "sip:a@[not-v6]",
+        ] {
+            assert!(SipUri::parse(text).is_err(), "{text:?} passed");
+        }
+        for text in ["sip:+49%2030@pbx.example.com", "sip:a.b-c_d@10.0.0.1:5070"] {
+            assert!(SipUri::parse(text).is_ok(), "{text:?} refused");
+        }
     }
 
     #[test]
