@@ -146,8 +146,7 @@ mod tests {
     fn a_part_whose_base64_is_broken_is_no_recording() {
         // Found by the voicemail_message fuzz target: mail-parser turns a part it cannot
         // decode into text, bad bytes into U+FFFD, so the "recording" outgrew its message.
-        let raw =
-            include_bytes!("../../../fuzz/corpus/voicemail_message/regression-broken-base64.eml");
+        let raw = include_bytes!("../testdata/broken-base64-attachment.eml");
         assert_eq!(audio_attachment(raw), None);
     }
 }
