@@ -201,6 +201,34 @@ test('deep links: sidetone:// asks for confirmation, tel: fills the dial field a
   expect(await shell.calls('call_dial')).toHaveLength(0);
 });
 
+test('a pasted code and a picked QR image are confirmed before anything is signed in', async ({ page, shell }) => {
+  await openApp(page, { accounts: 'none' });
+  await page.getByLabel('Link, code, e-mail or login ID').fill('7Q2M-0D4K');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await shell.expectCall('onboarding_parse_input', { input: '7Q2M-0D4K' });
+  const confirm = page.getByTestId('confirm-deployment');
+  await expect(confirm.getByTestId('confirm-provider')).toHaveText('Northwind Voice');
+  await expect(confirm.getByTestId('confirm-host')).toHaveText('voice.northwind.example');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  expect(await shell.calls('onboarding_sign_in_password')).toHaveLength(0);
+
+  // A QR code from an image: the same confirmation, and only Continue goes on.
+  await page.getByTestId('qr-file').setInputFiles({
+    name: 'welcome.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  });
+  await shell.expectCall('onboarding_decode_qr_image');
+  await expect(confirm.getByTestId('confirm-provider')).toHaveText('Northwind Voice');
+  await expect(confirm.getByTestId('confirm-host')).toHaveText('voice.northwind.example');
+  expect(await shell.calls('onboarding_sign_in_password')).toHaveLength(0);
+  await confirm.getByRole('button', { name: 'Continue with this provider' }).click();
+  await expect(page.getByTestId('password-sign-in').getByTestId('provider-host')).toHaveText(
+    'voice.northwind.example',
+  );
+  expect(await shell.calls('onboarding_sign_in_password')).toHaveLength(0);
+});
+
 const TOKEN_LINK = 'sidetone://provision?server=voice.northwind.example&token=7Q2M0D4K9VXR1H8A';
 
 test('a one-time link signs in without a password once confirmed, then the terms', async ({ page, shell }) => {
