@@ -78,9 +78,7 @@ impl Resolved {
             _ => "password",
         }
     }
-}
 
-impl Resolved {
     /// The discovered account the user picked: by account number or list index, the first
     /// when there is one only (`None` for links, or an unknown pick).
     pub fn chosen_account(&self, account_id: Option<&str>) -> Option<&DiscoveredAccount> {
@@ -91,7 +89,8 @@ impl Resolved {
             Some(id) => accounts.iter().enumerate().find_map(|(i, a)| {
                 (a.account_number.as_deref() == Some(id) || i.to_string() == id).then_some(a)
             }),
-            None => accounts.first(),
+            None if accounts.len() == 1 => accounts.first(),
+            None => None,
         }
     }
 }
@@ -254,9 +253,13 @@ impl OnboardingState {
         waiting.is_some_and(|cancel| cancel.send(()).is_ok())
     }
 
-    /// Forgets `id`'s single sign-on once it has ended either way.
+    /// Forgets `id`'s single sign-on once it has ended either way. Call it after dropping
+    /// the receiver [`Self::sso_started`] gave: only a wait nobody listens to any more is
+    /// removed, so a newer sign-in that replaced this one keeps its Cancel.
     pub fn sso_ended(&self, id: &str) {
-        if let Ok(mut map) = self.sso_waits.lock() {
+        if let Ok(mut map) = self.sso_waits.lock()
+            && map.get(id).is_some_and(oneshot::Sender::is_closed)
+        {
             map.remove(id);
         }
     }
@@ -311,6 +314,27 @@ mod tests {
         // Nothing is read or built until onboarding needs it.
         let state = OnboardingState::new(PathBuf::from("/nonexistent/trust"));
         assert!(state.client.get().is_none());
+    }
+
+    #[test]
+    fn a_newer_sign_in_keeps_its_cancel_when_the_one_it_replaced_ends() {
+        let state = OnboardingState::new(PathBuf::from("/nonexistent/trust"));
+        let mut first = state.sso_started("dep-1");
+        let mut second = state.sso_started("dep-1");
+        // The replaced sign-in hears it is over (its sender was dropped)…
+        assert!(first.try_recv().is_err());
+        // …and ends, as commands::sso does: receiver dropped, then sso_ended.
+        drop(first);
+        state.sso_ended("dep-1");
+        // The newer one can still be cancelled by the user.
+        assert!(
+            state.cancel_sso("dep-1"),
+            "the newer sign-in lost its Cancel"
+        );
+        assert_eq!(second.try_recv(), Ok(()));
+        drop(second);
+        state.sso_ended("dep-1");
+        assert!(!state.cancel_sso("dep-1"), "nothing waits any more");
     }
 
     #[test]

@@ -62,9 +62,11 @@ async fn sign_in_sso(
     // Registered before the browser opens, so a Cancel pressed at once is not lost.
     let cancelled = state.onboarding.sso_started(deployment_id);
     if let Err(error) = open_in_browser(attempt.authorize_url()) {
+        drop(cancelled);
         state.onboarding.sso_ended(deployment_id);
         return Err(error.into());
     }
+    // `select!` drops `cancelled` when it returns, which `sso_ended` relies on.
     let outcome = tokio::select! {
         done = attempt.complete(SSO_WAIT) => done.map_err(CommandError::from),
         _ = cancelled => Err(CommandError::new("onboarding.sso_cancelled", "Sign-in cancelled.")),
