@@ -49,7 +49,7 @@ pub struct DiscoveredAccount {
     pub account_number: Option<String>,
     /// How to authenticate to `href` (`None` when the server did not say).
     pub sign_in: Option<SignInMethod>,
-    /// The issuer for `oidc`.
+    /// The issuer for `oidc`: the account's own, else the user's (the JRD's issuer link).
     pub issuer: Option<Url>,
 }
 
@@ -161,9 +161,49 @@ fn discovery_from(jrd: Jrd) -> Result<Discovery> {
     if accounts.is_empty() {
         return Err(OnboardingError::NoProvisioningLink);
     }
+    // An account without an issuer of its own signs in at the user's (docs/provisioning.md
+    // section 4), wherever in the JRD that link stood: resolved here once, so every caller
+    // reads `account.issuer` alone.
+    for account in &mut accounts {
+        if account.issuer.is_none() {
+            account.issuer = issuer.clone();
+        }
+    }
     Ok(Discovery {
         subject: jrd.subject,
         issuer,
         accounts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_without_its_own_issuer_signs_in_at_the_users() {
+        let jrd = br#"{"subject": "acct:jane@acme.example", "links": [
+            {"rel": "https://sidetone.invalid/rel/provisioning",
+             "href": "https://pbx.example.com/p?account=1",
+             "properties": {"https://sidetone.invalid/prop/sign-in": "oidc"}},
+            {"rel": "https://sidetone.invalid/rel/provisioning",
+             "href": "https://pbx.example.com/p?account=2",
+             "properties": {"https://sidetone.invalid/prop/sign-in": "oidc",
+                            "https://sidetone.invalid/prop/issuer": "https://login.branch.example"}},
+            {"rel": "http://openid.net/specs/connect/1.0/issuer",
+             "href": "https://login.acme.example"}]}"#;
+        let found = Discovery::from_jrd(jrd).unwrap();
+        let issuers: Vec<_> = found
+            .accounts
+            .iter()
+            .map(|a| a.issuer.as_ref().map(Url::as_str))
+            .collect();
+        assert_eq!(
+            issuers,
+            [
+                Some("https://login.acme.example/"),
+                Some("https://login.branch.example/")
+            ]
+        );
+    }
 }

@@ -221,8 +221,7 @@ async fn from_login(
     );
     let sso = chosen.is_some_and(|a| a.sign_in == Some(SignInMethod::Oidc));
     if let (Some(account), true, false) = (chosen, sso, args.password_stdin) {
-        let issuer = account.issuer.clone().or(found.issuer.clone());
-        let auth = sign_in_sso(client, login, issuer, args).await?;
+        let auth = sign_in_sso(client, login, account.issuer.clone(), args).await?;
         let outcome = client.fetch(&account.href, &auth).await?;
         return finish(client, outcome, &auth, &host, args).await;
     }
