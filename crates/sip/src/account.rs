@@ -143,6 +143,13 @@ impl OutboundProxy {
             Some(i) => (&rest[..i], Some(rest[i..].to_owned())),
             None => (rest, None),
         };
+        // The path goes into the WebSocket upgrade's request line as it is.
+        if path
+            .as_deref()
+            .is_some_and(|p| p.bytes().any(|b| b.is_ascii_control() || b == b' '))
+        {
+            return Err(bad("the proxy's path has spaces or control characters"));
+        }
         let hostport = hostport.split(';').next().unwrap_or_default();
         let (host, port) = split_host_port(hostport).map_err(bad)?;
         Ok(Self { host, port, path })
@@ -284,6 +291,15 @@ mod tests {
         }
         for text in ["sip:+49%2030@pbx.example.com", "sip:a.b-c_d@10.0.0.1:5070"] {
             assert!(SipUri::parse(text).is_ok(), "{text:?} refused");
+        }
+        // Outbound proxies share the host rule.
+        for text in [
+            "pbx\r.example.com:5060",
+            "wss://pbx example.com/ws",
+            "[::1]x",
+            "wss://pbx.example.com/ws\r\nX-Injected: 1",
+        ] {
+            assert!(OutboundProxy::parse(text).is_err(), "{text:?} passed");
         }
     }
 
