@@ -218,17 +218,26 @@ impl Call {
         self.remote_offer.as_deref()
     }
 
+    /// An event of this call in its current state, carrying nothing else yet.
+    fn event_in_current_state(&self) -> CallEvent {
+        CallEvent {
+            call_id: self.id.clone(),
+            state: self.machine.state().clone(),
+            remote_sdp: None,
+            update: None,
+            transfer: None,
+        }
+    }
+
     /// The next state change or mid-call offer/answer step; `None` after
     /// [`crate::CallState::Ended`] was returned. Cancel-safe (use it in `select!`).
     pub async fn next_event(&mut self) -> Option<CallEvent> {
         loop {
             if let Some(state) = self.machine.poll_event() {
                 return Some(CallEvent {
-                    call_id: self.id.clone(),
                     state,
                     remote_sdp: self.remote_sdp.take(),
-                    update: None,
-                    transfer: None,
+                    ..self.event_in_current_state()
                 });
             }
             if self.machine.is_ended() {
@@ -236,20 +245,14 @@ impl Call {
             }
             if let Some(update) = self.updates.pop_front() {
                 return Some(CallEvent {
-                    call_id: self.id.clone(),
-                    state: self.machine.state().clone(),
-                    remote_sdp: None,
                     update: Some(update),
-                    transfer: None,
+                    ..self.event_in_current_state()
                 });
             }
             if let Some(transfer) = self.transfers.pop_front() {
                 return Some(CallEvent {
-                    call_id: self.id.clone(),
-                    state: self.machine.state().clone(),
-                    remote_sdp: None,
-                    update: None,
                     transfer: Some(transfer),
+                    ..self.event_in_current_state()
                 });
             }
             tokio::select! {

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::DatagramVerdict;
 use crate::screening::{build_reply, inspect};
 
+use super::call::lock;
 use super::stranger_limit::{MAX_STRANGERS, STRANGER_BURST, STRANGER_RATE, StrangerLimit};
 
 /// Binds `local` and wraps it for the stack; `registrar` (or the outbound proxy) is the one
@@ -100,17 +101,11 @@ impl ScreenedUdpSocket {
             }
         }
     }
-}
 
-impl ScreenedUdpSocket {
     /// Charges one datagram to `source`'s budget; logs floods sparingly (1st, 2nd, 4th,
     /// 8th … dropped datagram), so the log cannot be flooded instead.
     fn stranger_may_send(&self, source: SocketAddr) -> bool {
-        let now = Instant::now();
-        let allowed = match self.strangers.lock() {
-            Ok(mut strangers) => strangers.allow(source.ip(), now),
-            Err(poisoned) => poisoned.into_inner().allow(source.ip(), now),
-        };
+        let allowed = lock(&self.strangers).allow(source.ip(), Instant::now());
         if !allowed {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
