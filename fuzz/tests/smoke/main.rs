@@ -104,10 +104,22 @@ macro_rules! smoke_tests {
         )*
 
         #[test]
-        fn every_target_has_a_smoke_test() {
+        fn every_target_has_a_smoke_test_and_a_libfuzzer_binary() {
             let tested = [$(stringify!($name)),*];
+            let manifest = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"),
+            )
+            .expect("fuzz/Cargo.toml");
             for target in TARGETS {
                 assert!(tested.contains(&target.name), "{} has no smoke test", target.name);
+                let entry = format!("fuzz_targets/{}.rs", target.name);
+                assert!(
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join(&entry).is_file()
+                        && manifest.contains(&format!("name = \"{}\"", target.name))
+                        && manifest.contains(&format!("path = \"{entry}\"")),
+                    "{}: no [[bin]] with {entry} in fuzz/Cargo.toml",
+                    target.name
+                );
             }
         }
     };
