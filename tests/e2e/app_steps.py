@@ -103,6 +103,17 @@ def snapshot(driver, name: str, timeout: float = 10.0) -> None:
     worker.join(timeout)
 
 
+def browser_command(workdir: Path, body: str) -> Path:
+    """An executable `workdir/browser.sh` running `body` (sh; the URL is "$1"): what a test
+    puts in $BROWSER to stand for the user's browser."""
+    import stat
+
+    script = workdir / "browser.sh"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
 def browser_report(path, timeout: float = 30.0) -> dict:
     """The JSON line tests/lab/browser/sign_in.mjs wrote to `path`. The browser closes itself
     after the redirect, apart from the app or CLI, so the line may come a little later."""

@@ -7,7 +7,6 @@ file. A sign-in the user cancels in Sidetone leaves nothing behind and can be st
 
 from __future__ import annotations
 
-import stat
 import sys
 from pathlib import Path
 
@@ -18,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from desktop import app_binary, desktop_session, open_app  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
 from app_steps import (  # noqa: E402
-    accept_terms_and_registered_line, browser_report, click_button, invoke, snapshot, wait_for)
+    accept_terms_and_registered_line, browser_command, browser_report, click_button, invoke,
+    snapshot, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,15 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def browser_script(workdir: Path, user: dict) -> Path:
     """A $BROWSER command: records every URL it is asked to open; while `hold` exists it
     only records (the user looks away), else it signs in as `user` in headless Chromium."""
-    script = workdir / "browser.sh"
-    script.write_text(f"""#!/bin/sh
-echo "$1" >> {workdir / 'opened.txt'}
+    return browser_command(workdir, f"""echo "$1" >> {workdir / 'opened.txt'}
 if [ -e {workdir / 'hold'} ]; then exit 0; fi
 exec node {ROOT / 'tests/lab/browser/sign_in.mjs'} --url "$1" \\
-  --login {user['login']} --password {user['password']} > {workdir / 'browser.json'} 2>&1
-""")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
+  --login {user['login']} --password {user['password']} > {workdir / 'browser.json'} 2>&1""")
 
 
 @pytest.mark.timeout(300)

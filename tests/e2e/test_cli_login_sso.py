@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
-from app_steps import browser_report  # noqa: E402
+from app_steps import browser_command, browser_report  # noqa: E402
 from desktop import cli_binary  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
 
@@ -29,6 +28,11 @@ SIGN_IN = ROOT / "tests" / "lab" / "browser" / "sign_in.mjs"
 def login_command(idp_eps: dict, user: dict, *extra: str) -> list[str]:
     return [str(cli_binary()), "login", "--user", user["login"], "--server", idp_eps["server"],
             "--ca-file", idp_eps["ca_cert"], "--json", *extra]
+
+
+def cli_env(home: Path, **extra: str) -> dict:
+    """A bare environment for the CLI: system PATH, a scratch HOME, and `extra`."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), **extra}
 
 
 def check_document(stdout: str, user: dict, sip_user: str) -> None:
@@ -44,14 +48,10 @@ def test_login_signs_in_through_the_browser_named_by_BROWSER(tmp_path):
     with Lab() as lab:
         idp_eps = lab.start("idp")
         bob = idp_eps["users"]["bob"]
-        browser = tmp_path / "browser.sh"
-        browser.write_text(f"""#!/bin/sh
-exec node {SIGN_IN} --url "$1" --login {bob['login']} --password {bob['password']} \\
-  --totp-secret {bob['totp_secret']} > {tmp_path / 'browser.json'} 2>&1
-""")
-        browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "BROWSER": str(browser),
-               "HOME": str(tmp_path)}
+        browser = browser_command(tmp_path, f"""exec node {SIGN_IN} --url "$1" \\
+  --login {bob['login']} --password {bob['password']} --totp-secret {bob['totp_secret']} \\
+  > {tmp_path / 'browser.json'} 2>&1""")
+        env = cli_env(tmp_path, BROWSER=str(browser))
         done = subprocess.run(login_command(idp_eps, bob), env=env, capture_output=True,
                               text=True, timeout=150)
         assert done.returncode == 0, done.stderr
@@ -69,11 +69,7 @@ def test_login_with_no_browser_prints_the_address_for_the_user_to_open(tmp_path)
         alice = idp_eps["users"]["alice"]
         # A $BROWSER that leaves a mark if it is used (it must not be).
         marker = tmp_path / "browser-was-opened"
-        browser = tmp_path / "browser.sh"
-        browser.write_text(f"#!/bin/sh\ntouch {marker}\n")
-        browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "BROWSER": str(browser),
-               "HOME": str(tmp_path)}
+        env = cli_env(tmp_path, BROWSER=str(browser_command(tmp_path, f"touch {marker}")))
         cli = subprocess.Popen(login_command(idp_eps, alice, "--no-browser"), env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -101,7 +97,7 @@ def test_login_that_cannot_sign_in_fails_and_says_what_is_missing(tmp_path):
     assert cli_binary().exists(), f"build the CLI first: {cli_binary()}"
     with Lab() as lab:
         idp_eps = lab.start("idp")
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
+        env = cli_env(tmp_path)
         for user, missing in (("dana", "--account"), ("1001", "--password-stdin")):
             done = subprocess.run(login_command(idp_eps, idp_eps["users"][user]), env=env,
                                   capture_output=True, text=True, timeout=60)

@@ -6,11 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::lab::{admin, client, idp};
+use common::lab::{admin, client, idp, provisioning_url};
 use serde_json::json;
 use sidetone_onboarding::{
     AuthCode, Authentication, DeploymentLink, FetchOutcome, LoginId, OnboardingError,
-    ProvisioningClient, SecretString, SignInMethod, Url, ValidatedDocument,
+    ProvisioningClient, SecretString, SignInMethod, ValidatedDocument,
 };
 
 fn user(id: &str) -> (String, SecretString) {
@@ -19,10 +19,6 @@ fn user(id: &str) -> (String, SecretString) {
         u["login"].as_str().unwrap().to_owned(),
         SecretString::from(u["password"].as_str().unwrap().to_owned()),
     )
-}
-
-fn provisioning_url() -> Url {
-    Url::parse(idp()["provisioning_url"].as_str().unwrap()).unwrap()
 }
 
 fn document(outcome: FetchOutcome) -> Box<ValidatedDocument> {

@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::lab::{admin, client, idp};
+use common::lab::{admin, client, idp, provisioning_url};
 use serde_json::{Value, json};
 use sidetone_lab_client::repo_root;
 use sidetone_onboarding::{
@@ -149,10 +149,7 @@ async fn alice_signs_in_gets_her_document_and_refreshes_with_rotation() {
 
     // The access token fetches her document, which names the same issuer.
     let outcome = client
-        .fetch(
-            &Url::parse(idp()["provisioning_url"].as_str().unwrap()).unwrap(),
-            &tokens.bearer(),
-        )
+        .fetch(&provisioning_url(), &tokens.bearer())
         .await
         .unwrap();
     let FetchOutcome::Document(doc) = outcome else {
@@ -177,10 +174,7 @@ async fn alice_signs_in_gets_her_document_and_refreshes_with_rotation() {
         first_refresh.expose_secret()
     );
     let outcome = client
-        .fetch(
-            &Url::parse(idp()["provisioning_url"].as_str().unwrap()).unwrap(),
-            &refreshed.bearer(),
-        )
+        .fetch(&provisioning_url(), &refreshed.bearer())
         .await
         .unwrap();
     assert!(matches!(outcome, FetchOutcome::Document(_)));

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 use sidetone_lab_client::Lab;
-use sidetone_onboarding::{ProvisioningClient, client_tls_config};
+use sidetone_onboarding::{ProvisioningClient, Url, client_tls_config};
 
 /// One lab for every test in the binary; it stops when the test process ends.
 pub fn lab() -> &'static Lab {
@@ -15,6 +15,11 @@ pub fn lab() -> &'static Lab {
 /// The identity provider's endpoints (sidetone_lab/idp.py).
 pub fn idp() -> &'static Value {
     lab().service("idp")
+}
+
+/// Where the provider serves provisioning documents.
+pub fn provisioning_url() -> Url {
+    Url::parse(idp()["provisioning_url"].as_str().unwrap()).unwrap()
 }
 
 /// The lab CA, PEM.
