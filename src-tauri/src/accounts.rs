@@ -1,141 +1,56 @@
-//! The accounts this profile has: what is kept of them (no secrets) and how they come back at
-//! start. Passwords live only in the OS keychain (`sidetone-vault`).
+//! The accounts this profile has, through `sidetone-profile` (shared with the CLI): the list
+//! in the store (no secrets) and the secrets in the OS keychain. These helpers only map its
+//! errors to the UI's; every keychain call blocks, so callers run them on `blocking`.
 
-use serde::{Deserialize, Serialize};
-use sidetone_sip::{AccountConfig, AccountId, OutboundProxy, Password, SipUri, Transport};
+use sidetone_profile::{AccountList, AccountSecrets};
+use sidetone_sip::Password;
 use sidetone_store::Store;
-use sidetone_vault::{ExposeSecret, SecretKind, SecretString, Vault};
+use sidetone_vault::SecretString;
+
+pub use sidetone_profile::SavedAccount;
 
 use crate::error::CommandError;
 
-/// The keychain service name Sidetone's secrets are filed under.
-pub const VAULT_SERVICE: &str = "org.sidetone.desktop";
-
-/// The store key of the account list.
-const ACCOUNTS_KEY: &str = "accounts.v1";
-
-/// What is persisted about an account: enough to register it again with the password from
-/// the keychain. Never a secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct SavedAccount {
-    /// The engine's account id.
-    pub id: String,
-    /// The address of record, `sip:user@domain`.
-    pub aor: String,
-    /// The login ID the user typed.
-    pub login_id: String,
-    /// The server host the user typed (shown in the UI).
-    pub server_host: String,
-    /// Which transport worked.
-    pub transport: Transport,
-    /// Where requests go (`host:port`).
-    pub proxy: Option<String>,
-    /// "Provider" name shown in the UI.
-    pub provider_name: String,
-    /// How the user signs in: "password" (manual and password accounts) or "sso".
-    pub method: String,
-    /// The name shown for the line (the provisioning document's `display_name`).
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// The digest user name when it differs from the AOR's user.
-    #[serde(default)]
-    pub auth_username: Option<String>,
-    /// The provider's CA certificates (PEM) trusted for this account, from its document.
-    #[serde(default)]
-    pub ca_file: Option<std::path::PathBuf>,
-    /// The provider's account number, when it has one.
-    #[serde(default)]
-    pub account_number: Option<String>,
-    /// For "sso" accounts: the issuer signed in at (its refresh token is in the keychain).
-    #[serde(default)]
-    pub sso_issuer: Option<String>,
-    /// For "sso" accounts: the client id used at the issuer.
-    #[serde(default)]
-    pub sso_client_id: Option<String>,
-}
-
-impl SavedAccount {
-    /// What to keep of an account that just registered.
-    pub fn from_config(config: &AccountConfig, login_id: &str, server_host: &str) -> Self {
-        Self {
-            id: config.id.to_string(),
-            aor: config.aor.to_string(),
-            login_id: login_id.to_owned(),
-            server_host: server_host.to_owned(),
-            transport: config.transport,
-            proxy: config.outbound_proxy.as_ref().map(|p| match p.port {
-                Some(port) => format!("{}:{port}", p.host),
-                None => p.host.clone(),
-            }),
-            provider_name: server_host.to_owned(),
-            method: "password".into(),
-            display_name: None,
-            auth_username: config.auth_username.clone(),
-            ca_file: config.ca_file.clone(),
-            account_number: None,
-            sso_issuer: None,
-            sso_client_id: None,
-        }
-    }
-
-    /// The engine's account config, with the password from the keychain.
-    pub fn to_config(&self, password: Option<Password>) -> Result<AccountConfig, CommandError> {
-        let aor = SipUri::parse(&self.aor).map_err(|e| CommandError::internal(e.to_string()))?;
-        let mut config = AccountConfig::new(aor, password);
-        config.id = AccountId(self.id.clone());
-        config.transport = self.transport;
-        config.auth_username = self.auth_username.clone();
-        config.ca_file = self.ca_file.clone();
-        config.outbound_proxy = match &self.proxy {
-            Some(proxy) => Some(
-                OutboundProxy::parse(proxy).map_err(|e| CommandError::internal(e.to_string()))?,
-            ),
-            None => None,
-        };
-        Ok(config)
-    }
-}
-
 /// The saved accounts, in the order they were added.
 pub fn load_all(store: &Store) -> Result<Vec<SavedAccount>, CommandError> {
-    Ok(store.settings().get_json(ACCOUNTS_KEY)?.unwrap_or_default())
+    Ok(AccountList::new(store).all()?)
 }
 
-/// Saves the account list.
-pub fn save_all(store: &Store, accounts: &[SavedAccount]) -> Result<(), CommandError> {
-    Ok(store.settings().set_json(ACCOUNTS_KEY, accounts)?)
+/// Adds an account, or replaces the saved one with the same id.
+pub fn save(store: &Store, account: SavedAccount) -> Result<(), CommandError> {
+    Ok(AccountList::new(store).upsert(account)?)
 }
 
-/// The keychain.
-pub fn vault() -> Vault {
-    Vault::new(VAULT_SERVICE)
-}
-
-/// Maps a keychain failure to the UI's error (locked and unavailable are the user's to fix).
-pub fn vault_error(error: sidetone_vault::VaultError) -> CommandError {
-    CommandError::new(error.code(), error.to_string())
+/// Forgets an account (its secrets are removed separately, see [`forget_secrets`]).
+pub fn remove(store: &Store, account_id: &str) -> Result<(), CommandError> {
+    AccountList::new(store).remove(account_id)?;
+    Ok(())
 }
 
 /// Puts an account's SIP password in the keychain. Blocks.
 pub fn store_password(account_id: &str, password: &Password) -> Result<(), CommandError> {
-    let secret = SecretString::from(password.expose().to_owned());
-    vault()
-        .store(account_id, SecretKind::SipPassword, &secret)
-        .map_err(vault_error)
+    Ok(AccountSecrets::new().store_sip_password(account_id, password)?)
 }
 
 /// Keeps a single sign-on refresh token in the keychain (the newest replaces the old). Blocks.
 pub fn store_refresh_token(account_id: &str, token: &SecretString) -> Result<(), CommandError> {
-    vault()
-        .store(account_id, SecretKind::RefreshToken, token)
-        .map_err(vault_error)
+    Ok(AccountSecrets::new().store_refresh_token(account_id, token)?)
+}
+
+/// Puts an account's voicemail password in the keychain. Blocks.
+pub fn store_voicemail_password(
+    account_id: &str,
+    password: &SecretString,
+) -> Result<(), CommandError> {
+    Ok(AccountSecrets::new().store_voicemail_password(account_id, password)?)
 }
 
 /// An account's SIP password from the keychain, if one is stored. Blocks.
 pub fn load_password(account_id: &str) -> Result<Option<Password>, CommandError> {
-    let secret = vault()
-        .load(account_id, SecretKind::SipPassword)
-        .map_err(vault_error)?;
-    Ok(secret.map(|s| Password::new(s.expose_secret().to_owned())))
+    Ok(AccountSecrets::new().sip_password(account_id)?)
+}
+
+/// Removes every secret of an account from the keychain. Blocks.
+pub fn forget_secrets(account_id: &str) -> Result<(), CommandError> {
+    Ok(AccountSecrets::new().forget(account_id)?)
 }

@@ -39,6 +39,12 @@ impl From<sidetone_store::Error> for CommandError {
     }
 }
 
+impl From<sidetone_profile::ProfileError> for CommandError {
+    fn from(error: sidetone_profile::ProfileError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
 impl From<sidetone_onboarding::OnboardingError> for CommandError {
     /// The UI's codes (ui/src/lib/api/README.md) for what onboarding reports: the input's
     /// fault, the server's answer, or the network's.

@@ -130,7 +130,7 @@ fn restore_accounts(app: &tauri::AppHandle) {
             };
             for account in saved {
                 let registered = accounts::load_password(&account.id)
-                    .and_then(|password| account.to_config(password))
+                    .and_then(|password| Ok(account.to_config(password)?))
                     .and_then(|config| {
                         state
                             .engine

@@ -134,8 +134,8 @@ pub struct PendingAccount {
     pub server_host: String,
     /// The login ID (the document's `sign_in.login_id`).
     pub login_id: String,
-    /// "password", "sso" or "token".
-    pub method: &'static str,
+    /// How the account signs in again.
+    pub method: sidetone_profile::SignInMethod,
     /// The terms to accept.
     pub terms: Terms,
     /// For a single sign-on account: where it signed in, and its refresh token.

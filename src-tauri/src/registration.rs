@@ -31,6 +31,10 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
             let id = first.id.to_string();
             blocking(move || accounts::store_refresh_token(&id, &token)).await??;
         }
+        if let Some(password) = line.voicemail.as_ref().and_then(|v| v.password.clone()) {
+            let id = first.id.to_string();
+            blocking(move || accounts::store_voicemail_password(&id, &password)).await??;
+        }
         let registered = register_line(state, line).await;
         let config = match registered {
             Ok(config) => config,
@@ -39,18 +43,17 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
                 return Err(error);
             }
         };
-        let mut saved = SavedAccount::from_config(&config, &pending.login_id, &pending.server_host);
-        saved.provider_name = pending.provider_name.clone();
-        saved.method = pending.method.to_owned();
-        saved.display_name = Some(line.display_name.clone());
-        saved.account_number = line.account_number.clone();
+        let mut saved = SavedAccount::from_line(
+            &config,
+            line,
+            &pending.login_id,
+            &pending.server_host,
+            &pending.provider_name,
+            pending.method,
+        );
         saved.sso_issuer = pending.sso.as_ref().map(|s| s.issuer.clone());
         saved.sso_client_id = pending.sso.as_ref().map(|s| s.client_id.clone());
-        let store = state.store()?;
-        let mut all = accounts::load_all(&store)?;
-        all.retain(|a| a.id != saved.id);
-        all.push(saved);
-        accounts::save_all(&store, &all)?;
+        accounts::save(&*state.store()?, saved)?;
     }
     Ok(())
 }
@@ -81,5 +84,5 @@ async fn register_line(
 }
 
 async fn forget_password(account_id: String) {
-    let _ = blocking(move || accounts::vault().delete_account(&account_id)).await;
+    let _ = blocking(move || accounts::forget_secrets(&account_id)).await;
 }

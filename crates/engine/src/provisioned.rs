@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use sidetone_onboarding::{
-    Account, ExposeSecret, MediaProfile, Secrets, TransportType, ValidatedDocument,
+    Account, ExposeSecret, ImapTls, MediaProfile, SecretString, Secrets, TransportType,
+    ValidatedDocument,
 };
 use sidetone_sip::{
     AccountConfig, AccountId, OutboundProxy, Password, SipError, SipUri, Transport,
@@ -26,6 +27,25 @@ pub struct ProvisionedLine {
     /// One config per transport the document lists, in its order of preference (TLS first
     /// in a well-made document); the engine keeps the first that registers.
     pub candidates: Vec<AccountConfig>,
+    /// Where the line's voicemail is, when the document says.
+    pub voicemail: Option<LineVoicemail>,
+}
+
+/// The IMAP mailbox holding a line's voicemail, as its document describes it.
+#[derive(Debug, Clone)]
+pub struct LineVoicemail {
+    /// IMAP server host.
+    pub host: String,
+    /// IMAP server port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: ImapTls,
+    /// The IMAP login.
+    pub username: String,
+    /// The folder holding the messages (`INBOX` when the document names none).
+    pub folder: String,
+    /// The IMAP password; `None` when the document leaves it out (asked for when needed).
+    pub password: Option<SecretString>,
 }
 
 /// Builds the lines of `validated`. `ca_file` is where the caller wrote the document's
@@ -51,6 +71,7 @@ pub fn lines_from_document(
             display_name: account.display_name.clone(),
             account_number: account.account_number.clone(),
             candidates: candidates_for(account, password, ca_file.as_ref())?,
+            voicemail: voicemail_for(account, &validated.secrets),
         });
     }
     if lines.is_empty() {
@@ -83,6 +104,22 @@ fn secret_for(secrets: &Secrets, credential_id: &str) -> Option<Password> {
         .iter()
         .find(|s| s.credential_id == credential_id)
         .map(|s| Password::new(s.password.expose_secret().to_owned()))
+}
+
+fn voicemail_for(account: &Account, secrets: &Secrets) -> Option<LineVoicemail> {
+    let vm = account.voicemail.as_ref()?;
+    Some(LineVoicemail {
+        host: vm.imap.host.clone(),
+        port: vm.imap.port,
+        tls: vm.imap.tls,
+        username: vm.username.clone(),
+        folder: vm.mailbox.clone().unwrap_or_else(|| "INBOX".to_owned()),
+        password: secrets
+            .0
+            .iter()
+            .find(|s| s.credential_id == vm.credential_id)
+            .map(|s| s.password.clone()),
+    })
 }
 
 fn candidates_for(
@@ -180,6 +217,25 @@ mod tests {
         assert_eq!(lines[0].candidates[0].transport, Transport::Udp);
         // Its credential has no password: the user is asked for it, nothing is invented.
         assert!(lines[0].candidates[0].password.is_none());
+    }
+
+    #[test]
+    fn a_line_with_voicemail_carries_its_mailbox_and_password() {
+        let doc = validated("docs/examples/oidc-sso.json");
+        let lines = lines_from_document(&doc, None).unwrap();
+        let vm = lines[0].voicemail.as_ref().expect("the line has voicemail");
+        assert_eq!((vm.host.as_str(), vm.port), ("vm.example.com", 993));
+        assert_eq!(vm.tls, ImapTls::Implicit);
+        assert_eq!(vm.username, "2001@acme.example.com");
+        assert_eq!(vm.folder, "INBOX");
+        // vm-2001 has no password in this document: none is invented.
+        assert!(vm.password.is_none());
+        let basic = validated("docs/examples/password-basic.json");
+        assert!(
+            lines_from_document(&basic, None).unwrap()[0]
+                .voicemail
+                .is_none()
+        );
     }
 
     #[test]

@@ -59,14 +59,17 @@ pub enum SecretKind {
     RefreshToken,
     /// The password that fetches the account's provisioning document.
     ProvisioningPassword,
+    /// The password of the account's voicemail mailbox (IMAP).
+    VoicemailPassword,
 }
 
 impl SecretKind {
     /// Every kind, e.g. to remove all of an account's secrets.
-    pub const ALL: [SecretKind; 3] = [
+    pub const ALL: [SecretKind; 4] = [
         SecretKind::SipPassword,
         SecretKind::RefreshToken,
         SecretKind::ProvisioningPassword,
+        SecretKind::VoicemailPassword,
     ];
 
     /// The stable name used in keychain item names (never change one: stored items would be
@@ -76,6 +79,7 @@ impl SecretKind {
             SecretKind::SipPassword => "sip-password",
             SecretKind::RefreshToken => "refresh-token",
             SecretKind::ProvisioningPassword => "provisioning-password",
+            SecretKind::VoicemailPassword => "voicemail-password",
         }
     }
 }

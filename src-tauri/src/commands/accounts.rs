@@ -68,11 +68,7 @@ pub async fn onboarding_manual(
         let _ = state.engine.unregister(&registered.id);
         return Err(error);
     }
-    let store = state.store()?;
-    let mut all = accounts::load_all(&store)?;
-    all.retain(|a| a.id != saved.id);
-    all.push(saved.clone());
-    accounts::save_all(&store, &all)?;
+    accounts::save(&*state.store()?, saved.clone())?;
     if let Ok(mut states) = state.registration.lock() {
         states.insert(saved.id.clone(), "registered");
     }
@@ -102,7 +98,7 @@ pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, Com
         login_id: p.login_id,
         provider_name: p.provider_name,
         server_host: p.server_host,
-        method: p.method.to_owned(),
+        method: p.method.as_str().to_owned(),
         terms_pending: true,
     });
     Ok(saved
@@ -134,13 +130,6 @@ pub async fn account_sign_out(
     let _ = state
         .engine
         .unregister(&sidetone_sip::AccountId(account_id.clone()));
-    {
-        let store = state.store()?;
-        let mut all = accounts::load_all(&store)?;
-        all.retain(|a| a.id != account_id);
-        accounts::save_all(&store, &all)?;
-    }
-    blocking(move || accounts::vault().delete_account(&account_id))
-        .await?
-        .map_err(accounts::vault_error)
+    accounts::remove(&*state.store()?, &account_id)?;
+    blocking(move || accounts::forget_secrets(&account_id)).await?
 }

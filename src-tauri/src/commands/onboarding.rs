@@ -3,12 +3,14 @@
 //! terms are accepted; the lines register. Nothing is saved before the user has agreed.
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sidetone_engine::provisioned;
 use sidetone_onboarding::{
     Authentication, Deployment, FetchOutcome, LoginId, PastedInput, SecretString, Terms,
     ValidatedDocument, decode_qr_image, parse_input,
 };
+use sidetone_profile::SignInMethod;
+use sidetone_profile::terms::{self, AcceptedTerms, EmergencyAddress};
 use tauri::State;
 
 use crate::commands::accounts::SignInResult;
@@ -89,43 +91,6 @@ pub struct TermsView {
     emergency_version: String,
     emergency_text: String,
     emergency_address: Option<EmergencyAddress>,
-}
-
-/// A postal address for emergency calls.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct EmergencyAddress {
-    street: String,
-    #[serde(default)]
-    unit: String,
-    city: String,
-    region: String,
-    postal_code: String,
-    country: String,
-}
-
-impl EmergencyAddress {
-    fn is_complete(&self) -> bool {
-        [
-            &self.street,
-            &self.city,
-            &self.region,
-            &self.postal_code,
-            &self.country,
-        ]
-        .iter()
-        .all(|f| !f.trim().is_empty())
-    }
-}
-
-/// What was accepted, per provider host, so the same terms are not asked twice.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AcceptedTerms {
-    licence_version: String,
-    emergency_version: String,
-    emergency_address: Option<EmergencyAddress>,
-    accepted_at_ms: i64,
 }
 
 fn deployment_view(id: String, resolved: &Resolved) -> DeploymentView {
@@ -299,7 +264,8 @@ pub async fn onboarding_sign_in_token(
         }
         FetchOutcome::Document(document) => {
             let host = resolved.server_host();
-            let result = provisioned_account(&state, *document, host, "token", None).await?;
+            let result =
+                provisioned_account(&state, *document, host, SignInMethod::Token, None).await?;
             state.onboarding.forget(&deployment_id);
             Ok(TokenSignInView::SignedIn { result })
         }
@@ -357,7 +323,8 @@ pub async fn onboarding_sign_in_password(
     let host = resolved.server_host();
     match state.onboarding.client()?.fetch(&url, &auth).await? {
         FetchOutcome::Document(document) => {
-            let result = provisioned_account(&state, *document, host, "password", None).await?;
+            let result =
+                provisioned_account(&state, *document, host, SignInMethod::Password, None).await?;
             state.onboarding.forget(&deployment_id);
             Ok(result)
         }
@@ -390,7 +357,7 @@ pub(crate) async fn provisioned_account(
     state: &AppState,
     validated: ValidatedDocument,
     server_host: String,
-    method: &'static str,
+    method: SignInMethod,
     sso: Option<SsoSession>,
 ) -> Result<SignInResult, CommandError> {
     let ca_file = match provisioned::trust_pem(&validated) {
@@ -426,7 +393,7 @@ pub(crate) async fn provisioned_account(
         }),
         sso,
     };
-    let terms_required = terms_outstanding(state, &server_host, &pending.terms)?;
+    let terms_required = terms::outstanding(&*state.store()?, &server_host, &pending.terms)?;
     if terms_required {
         state.onboarding.park(account_id.clone(), pending);
     } else {
@@ -453,53 +420,11 @@ fn write_trust(
     std::fs::create_dir_all(dir).map_err(|e| {
         CommandError::new("store.io", format!("cannot create {}: {e}", dir.display()))
     })?;
-    let path = dir.join(format!("{}.pem", file_safe_host(server_host)));
+    let path = dir.join(format!("{}.pem", terms::file_safe_host(server_host)));
     std::fs::write(&path, pem).map_err(|e| {
         CommandError::new("store.io", format!("cannot write {}: {e}", path.display()))
     })?;
     Ok(path)
-}
-
-/// A host (and port) as a name that is safe in store keys and file names: lower case,
-/// `a-z 0-9 . -` kept, anything else (`:`, brackets of an IPv6 address) as `_`.
-fn file_safe_host(server_host: &str) -> String {
-    server_host
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '.' | '-' => c,
-            _ => '_',
-        })
-        .collect()
-}
-
-/// The store key of a provider's accepted terms.
-fn terms_key(server_host: &str) -> String {
-    format!("terms.accepted.v1.{}", file_safe_host(server_host))
-}
-
-/// True when `terms` has a version this profile has not accepted for `server_host`.
-fn terms_outstanding(
-    state: &AppState,
-    server_host: &str,
-    terms: &Terms,
-) -> Result<bool, CommandError> {
-    if terms.licence.is_none() && terms.emergency.is_none() {
-        return Ok(false);
-    }
-    let accepted: Option<AcceptedTerms> = state
-        .store()?
-        .settings()
-        .get_json(&terms_key(server_host))?;
-    let licence = terms.licence.as_ref().map(|l| l.version.as_str());
-    let emergency = terms.emergency.as_ref().map(|e| e.version.as_str());
-    Ok(match accepted {
-        Some(a) => {
-            licence.is_some_and(|v| v != a.licence_version)
-                || emergency.is_some_and(|v| v != a.emergency_version)
-        }
-        None => true,
-    })
 }
 
 /// The terms an account waits for.
@@ -514,10 +439,7 @@ pub fn terms_get(
             "There are no terms waiting for this account.",
         )
     })?;
-    let accepted: Option<AcceptedTerms> = state
-        .store()?
-        .settings()
-        .get_json(&terms_key(&pending.server_host))?;
+    let accepted = terms::accepted(&*state.store()?, &pending.server_host)?;
     let terms = &pending.terms;
     let licence_text =
         terms
@@ -590,10 +512,7 @@ pub async fn terms_accept(
         emergency_address: emergency_address.is_complete().then_some(emergency_address),
         accepted_at_ms: now_ms(),
     };
-    state
-        .store()?
-        .settings()
-        .set_json(&terms_key(&pending.server_host), &accepted)?;
+    terms::accept(&*state.store()?, &pending.server_host, &accepted)?;
     let Some(pending) = state.onboarding.unpark(&account_id) else {
         return Ok(());
     };
@@ -605,37 +524,4 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terms_keys_are_valid_store_keys_for_any_host() {
-        assert_eq!(
-            terms_key("127.0.0.1:8443"),
-            "terms.accepted.v1.127.0.0.1_8443"
-        );
-        assert_eq!(
-            terms_key("PBX.Example.COM"),
-            "terms.accepted.v1.pbx.example.com"
-        );
-        assert_eq!(terms_key("[::1]:5061"), "terms.accepted.v1.___1__5061");
-    }
-
-    #[test]
-    fn an_incomplete_emergency_address_is_refused_a_unit_is_optional() {
-        let mut address = EmergencyAddress {
-            street: "1 Main St".into(),
-            unit: String::new(),
-            city: "Springfield".into(),
-            region: "IL".into(),
-            postal_code: "62701".into(),
-            country: "US".into(),
-        };
-        assert!(address.is_complete());
-        address.city = "  ".into();
-        assert!(!address.is_complete());
-    }
 }

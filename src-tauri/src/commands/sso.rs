@@ -81,7 +81,14 @@ async fn sign_in_sso(
                 refresh_token: tokens.refresh_token.clone(),
             };
             let host = resolved.server_host();
-            let result = provisioned_account(state, *document, host, "sso", Some(sso)).await?;
+            let result = provisioned_account(
+                state,
+                *document,
+                host,
+                sidetone_profile::SignInMethod::Sso,
+                Some(sso),
+            )
+            .await?;
             state.onboarding.forget(deployment_id);
             Ok(result)
         }
