@@ -27,7 +27,7 @@ SIGN_IN = ROOT / "tests" / "lab" / "browser" / "sign_in.mjs"
 
 def login_command(idp_eps: dict, user: dict, *extra: str) -> list[str]:
     return [str(cli_binary()), "login", "--user", user["login"], "--server", idp_eps["server"],
-            "--ca-file", idp_eps["ca_cert"], "--json", *extra]
+            "--ca-file", idp_eps["ca_cert"], "--json", "--dry-run", *extra]
 
 
 def cli_env(home: Path, **extra: str) -> dict:

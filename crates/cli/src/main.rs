@@ -24,6 +24,9 @@ enum Command {
     History(commands::history::HistoryArgs),
     Provision(commands::provision::ProvisionArgs),
     Login(commands::provision::LoginArgs),
+    Accounts(commands::accounts::AccountsArgs),
+    Logout(commands::accounts::LogoutArgs),
+    Voicemail(commands::voicemail::VoicemailArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,9 @@ fn main() -> ExitCode {
         Command::History(args) => commands::history::run(args),
         Command::Provision(args) => commands::provision::run(args),
         Command::Login(args) => commands::provision::run_login(args),
+        Command::Accounts(args) => commands::accounts::run_accounts(args),
+        Command::Logout(args) => commands::accounts::run_logout(args),
+        Command::Voicemail(args) => commands::voicemail::run(args),
     }
 }
 

@@ -85,6 +85,22 @@ pub fn accept(store: &Store, server_host: &str, accepted: &AcceptedTerms) -> Res
         .set_json(&terms_key(server_host), accepted)?)
 }
 
+/// The licence and emergency-terms versions of `terms` ("" for a part it does not have).
+pub fn versions(terms: &Terms) -> (String, String) {
+    (
+        terms
+            .licence
+            .as_ref()
+            .map(|l| l.version.clone())
+            .unwrap_or_default(),
+        terms
+            .emergency
+            .as_ref()
+            .map(|e| e.version.clone())
+            .unwrap_or_default(),
+    )
+}
+
 /// True when `terms` has a version this profile has not accepted for `server_host`.
 pub fn outstanding(store: &Store, server_host: &str, terms: &Terms) -> Result<bool> {
     if terms.licence.is_none() && terms.emergency.is_none() {

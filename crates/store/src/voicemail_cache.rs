@@ -371,6 +371,30 @@ impl<'s> VoicemailCache<'s> {
         Ok(audio.flatten())
     }
 
+    /// Forgets every cached message of an account and its queued changes (sign-out with
+    /// "remove my data"). Returns the cached audio files so the caller can delete them.
+    pub fn forget_account(&self, account_id: &str) -> Result<Vec<CachedAudio>> {
+        let conn = self.store.conn();
+        let err = |e| self.store.db_err(e);
+        self.store.atomically(|| {
+            conn.execute(
+                "DELETE FROM voicemail_pending_change WHERE account_id = ?1",
+                [account_id],
+            )
+            .map_err(err)?;
+            let mut delete = conn
+                .prepare(
+                    "DELETE FROM voicemail WHERE account_id = ?1 RETURNING audio_path, audio_size",
+                )
+                .map_err(err)?;
+            let audio = delete
+                .query_map([account_id], read_audio)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(err)?;
+            Ok(audio.into_iter().flatten().collect())
+        })
+    }
+
     fn change_and_queue(
         &self,
         id: VoicemailId,

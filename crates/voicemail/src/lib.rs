@@ -26,6 +26,7 @@ mod badge;
 mod changes;
 mod connection;
 mod error;
+mod forget;
 mod headers;
 mod report;
 mod store_access;
@@ -41,6 +42,7 @@ pub use badge::{
     BadgeSource, MwiCount, SYNC_FRESH_FOR, UnheardBadge, merge_unheard, unheard_badge,
 };
 pub use error::{Result, VoicemailError};
+pub use forget::forget_account;
 pub use headers::{MessageMeta, UNKNOWN_CALLER, parse_meta};
 pub use report::SyncReport;
 pub use sync::VoicemailSync;

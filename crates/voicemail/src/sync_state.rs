@@ -43,6 +43,13 @@ pub(crate) fn save(store: &Store, state: &FolderState) -> sidetone_store::Result
     store.settings().set_json(KEY, &all)
 }
 
+/// Forgets the state of every folder of `account_id` (its next sync is a full one).
+pub(crate) fn forget(store: &Store, account_id: &str) -> sidetone_store::Result<()> {
+    let mut all = load_all(store)?;
+    all.retain(|s| s.account_id != account_id);
+    store.settings().set_json(KEY, &all)
+}
+
 fn load_all(store: &Store) -> sidetone_store::Result<Vec<FolderState>> {
     match store.settings().get_json::<Vec<FolderState>>(KEY) {
         Ok(all) => Ok(all.unwrap_or_default()),

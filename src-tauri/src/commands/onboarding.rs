@@ -450,19 +450,12 @@ pub fn terms_get(
                 (None, Some(url)) => format!("Read the licence at {url}"),
                 (None, None) => String::new(),
             });
+    let (licence_version, emergency_version) = terms::versions(terms);
     Ok(TermsView {
         provider_name: pending.provider_name.clone(),
-        licence_version: terms
-            .licence
-            .as_ref()
-            .map(|l| l.version.clone())
-            .unwrap_or_default(),
+        licence_version,
         licence_text,
-        emergency_version: terms
-            .emergency
-            .as_ref()
-            .map(|e| e.version.clone())
-            .unwrap_or_default(),
+        emergency_version,
         emergency_text: terms
             .emergency
             .as_ref()

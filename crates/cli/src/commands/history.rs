@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
-use sidetone_store::{CallKind, CallQuery, CallRecord, OpenOutcome, Store, UnixMillis, paths};
+use sidetone_store::{CallKind, CallQuery, CallRecord, Store, UnixMillis};
+
+use crate::commands::profile_args::ProfileArgs;
 
 /// Lists recent calls, newest first, or exports the call report as CSV.
 #[derive(Debug, Args)]
@@ -31,12 +33,8 @@ pub struct HistoryArgs {
     /// `-` writes to stdout.
     #[arg(long, value_name = "FILE")]
     export: Option<PathBuf>,
-    /// The data directory (default: $SIDETONE_DATA_DIR, else the per-user data directory).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// The profile whose history to read.
-    #[arg(long, default_value = paths::DEFAULT_PROFILE)]
-    profile: String,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 /// The call types a person filters by.
@@ -71,15 +69,7 @@ pub fn run(args: HistoryArgs) -> ExitCode {
 }
 
 fn run_inner(args: &HistoryArgs) -> Result<(), String> {
-    let dir = paths::data_dir(args.data_dir.as_deref()).map_err(|e| e.to_string())?;
-    let db = paths::database_path(&dir, &args.profile).map_err(|e| e.to_string())?;
-    let (store, outcome) = Store::open_or_recover(&db).map_err(|e| e.to_string())?;
-    if let OpenOutcome::Recovered { set_aside, .. } = &outcome {
-        eprintln!(
-            "sidetone-cli: the call history was unreadable; it was kept as {} and a new one started",
-            set_aside.display()
-        );
-    }
+    let store = args.profile.open().map_err(|e| e.message)?.store;
     let now = UnixMillis::from_system_time(SystemTime::now());
     if let Some(path) = &args.export {
         return export(&store, now, path);

@@ -1,8 +1,13 @@
 //! One module per subcommand.
 
 pub mod account_args;
+pub mod accounts;
+pub mod activate;
 pub mod call;
+pub mod cli_error;
 pub mod engine_session;
 pub mod history;
+pub mod profile_args;
 pub mod provision;
 pub mod register;
+pub mod voicemail;

@@ -2,10 +2,12 @@
 //! would set up, signing in with a one-time token, a password (stdin) or single sign-on in
 //! the browser.
 //!
-//! Prints the host it contacts, then the provider and the accounts of the document. Saving
-//! (vault, store, engine) is not done here yet: secrets are counted, never printed.
+//! Prints the host it contacts, then the provider and the accounts of the document, and saves
+//! them as the app does (see `activate`): terms accepted, secrets in the keychain, each line
+//! registered once, the accounts in the profile. `--dry-run` only shows. Secrets are counted,
+//! never printed.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,9 +15,14 @@ use clap::Args;
 
 use sidetone_onboarding::{
     Authentication, Deployment, FetchOutcome, LoginId, OnboardingError, PastedInput,
-    ProvisioningClient, SSO_WAIT, SecretString, SignInMethod, SsoRequest, Url, ValidatedDocument,
-    decode_qr_image, open_in_browser, parse_input,
+    ProvisioningClient, SSO_WAIT, SecretString, SignInMethod, SsoRequest, SsoTokens, Url,
+    ValidatedDocument, decode_qr_image, open_in_browser, parse_input,
 };
+use sidetone_profile::SignInMethod as SavedMethod;
+
+use crate::commands::activate::{self, Fetched, SsoSaved, TermsAnswer};
+use crate::commands::cli_error::CliError;
+use crate::commands::profile_args::ProfileArgs;
 
 /// Shows what a deployment link, authentication code, QR image or login id would add.
 #[derive(Debug, Args)]
@@ -60,6 +67,26 @@ pub struct SignInOptions {
     /// this machine; the answer comes back to 127.0.0.1).
     #[arg(long)]
     no_browser: bool,
+    /// Only show what the document would set up; save nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Accept the provider's licence and emergency-calling terms (printed first).
+    #[arg(long)]
+    accept_terms: bool,
+    /// Your address for emergency calls, when the provider asks for one:
+    /// "street; unit; city; region; postal code; country" (the unit may be empty).
+    #[arg(long, value_name = "ADDRESS", value_parser = activate::parse_emergency_address)]
+    emergency_address: Option<sidetone_profile::terms::EmergencyAddress>,
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+/// What a sign-in ended with: a document to save, or something to tell the user.
+enum Outcome {
+    /// A document was fetched.
+    Fetched(Box<Fetched>),
+    /// Nothing fetched (accounts to pick, a password to give): this report says so.
+    Report(serde_json::Value),
 }
 
 /// Runs `login --user ID`: the same as `provision ID`.
@@ -88,7 +115,15 @@ fn run_as(provision: &ProvisionArgs, must_sign_in: bool) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start: {e}"), None, args.json),
     };
-    match runtime.block_on(run_inner(&provision.input, args)) {
+    let outcome = runtime.block_on(run_inner(&provision.input, args));
+    // The engine started by saving has a runtime of its own: not inside this one.
+    drop(runtime);
+    let report = match outcome {
+        Ok(Outcome::Fetched(fetched)) => save(*fetched, args),
+        Ok(Outcome::Report(report)) => Ok(report),
+        Err(error) => Err(error),
+    };
+    match report {
         Ok(report) if must_sign_in && report["provider"].is_null() => fail(
             report["next"].as_str().unwrap_or("not signed in"),
             Some("cli.sign_in_incomplete"),
@@ -103,12 +138,30 @@ fn run_as(provision: &ProvisionArgs, must_sign_in: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(Failure::Onboarding(e)) => fail(&e.to_string(), Some(&e.code()), args.json),
+        Err(Failure::Saving(e)) => fail(&e.message, Some(e.code), args.json),
         Err(Failure::Other(message)) => fail(&message, None, args.json),
     }
 }
 
+/// The document's summary, with what was saved of it (nothing with `--dry-run`).
+fn save(fetched: Fetched, args: &SignInOptions) -> Result<serde_json::Value, Failure> {
+    let mut report = summary(&fetched.document, &fetched.host);
+    if args.dry_run {
+        report["saved"] = serde_json::Value::Array(Vec::new());
+        return Ok(report);
+    }
+    let answer = TermsAnswer {
+        accepted: args.accept_terms,
+        emergency_address: args.emergency_address.clone(),
+    };
+    let saved = activate::activate(fetched, &args.profile, &answer).map_err(Failure::Saving)?;
+    report["saved"] = serde_json::Value::Array(saved);
+    Ok(report)
+}
+
 enum Failure {
     Onboarding(OnboardingError),
+    Saving(CliError),
     Other(String),
 }
 
@@ -133,7 +186,7 @@ fn fail(message: &str, code: Option<&str>, json: bool) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn run_inner(input: &str, args: &SignInOptions) -> Result<serde_json::Value, Failure> {
+async fn run_inner(input: &str, args: &SignInOptions) -> Result<Outcome, Failure> {
     let ca = match &args.ca_file {
         Some(path) => Some(
             std::fs::read(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?,
@@ -169,13 +222,30 @@ async fn from_deployment(
     client: &ProvisioningClient,
     deployment: Deployment,
     args: &SignInOptions,
-) -> Result<serde_json::Value, Failure> {
+) -> Result<Outcome, Failure> {
     let host = deployment.display_host();
     eprintln!("Setting up your phone with {host}");
+    if deployment.token.is_some()
+        && !args.dry_run
+        && !args.accept_terms
+        && !std::io::stdin().is_terminal()
+    {
+        // Nobody can be asked once the one-time token is spent: say so before spending it.
+        return Err(Failure::Saving(CliError::new(
+            "cli.terms_required",
+            "a one-time link works once and nobody can be asked here: pass --accept-terms to \
+             accept the provider's terms (printed before anything is saved), or --dry-run",
+        )));
+    }
     if let Some(token) = deployment.token.clone() {
         let auth = Authentication::Token(token);
         let outcome = client.fetch(&deployment.provisioning_url, &auth).await?;
-        return finish(client, outcome, &auth, &host, args).await;
+        let signed_in = SignedIn {
+            auth,
+            method: SavedMethod::Token,
+            sso: None,
+        };
+        return finish(client, outcome, signed_in, &host, args).await;
     }
     let Some(user) = deployment.user.clone() else {
         return Err(Failure::Other(
@@ -192,7 +262,7 @@ async fn from_login(
     login: &LoginId,
     server: Option<&str>,
     args: &SignInOptions,
-) -> Result<serde_json::Value, Failure> {
+) -> Result<Outcome, Failure> {
     let found = client.discover(login, server).await?;
     let accounts: Vec<serde_json::Value> = found
         .accounts
@@ -221,12 +291,22 @@ async fn from_login(
     );
     let sso = chosen.is_some_and(|a| a.sign_in == Some(SignInMethod::Oidc));
     if let (Some(account), true, false) = (chosen, sso, args.password_stdin) {
-        let auth = sign_in_sso(client, login, account.issuer.clone(), args).await?;
+        let (tokens, client_id) = sign_in_sso(client, login, account.issuer.clone(), args).await?;
+        let auth = tokens.bearer();
         let outcome = client.fetch(&account.href, &auth).await?;
-        return finish(client, outcome, &auth, &host, args).await;
+        let signed_in = SignedIn {
+            auth,
+            method: SavedMethod::Sso,
+            sso: Some(SsoSaved {
+                issuer: tokens.issuer.clone(),
+                client_id,
+                refresh_token: tokens.refresh_token.clone(),
+            }),
+        };
+        return finish(client, outcome, signed_in, &host, args).await;
     }
     let (Some(account), true) = (chosen, args.password_stdin) else {
-        return Ok(serde_json::json!({
+        return Ok(Outcome::Report(serde_json::json!({
             "login_id": login.login_id, "issuer": found.issuer.map(|u| u.to_string()),
             "accounts_located": accounts,
             "next": if chosen.is_none() && found.accounts.len() > 1 {
@@ -234,23 +314,35 @@ async fn from_login(
             } else {
                 "sign in with --password-stdin to fetch the document"
             },
-        }));
+        })));
     };
     let auth = Authentication::Password {
         login_id: login.login_id.clone(),
         password: read_password()?,
     };
     let outcome = client.fetch(&account.href, &auth).await?;
-    finish(client, outcome, &auth, &host, args).await
+    let signed_in = SignedIn {
+        auth,
+        method: SavedMethod::Password,
+        sso: None,
+    };
+    finish(client, outcome, signed_in, &host, args).await
+}
+
+/// How the user signed in: to fetch again after picking an account, and to save.
+struct SignedIn {
+    auth: Authentication,
+    method: SavedMethod,
+    sso: Option<SsoSaved>,
 }
 
 async fn finish(
     client: &ProvisioningClient,
     outcome: FetchOutcome,
-    auth: &Authentication,
+    signed_in: SignedIn,
     host: &str,
     args: &SignInOptions,
-) -> Result<serde_json::Value, Failure> {
+) -> Result<Outcome, Failure> {
     let document = match outcome {
         FetchOutcome::Document(document) => document,
         FetchOutcome::ChooseAccount(choices) => {
@@ -263,28 +355,34 @@ async fn finish(
                     .iter()
                     .map(|c| serde_json::json!({ "account_number": c.account_number, "name": c.name }))
                     .collect();
-                return Ok(serde_json::json!({
+                return Ok(Outcome::Report(serde_json::json!({
                     "host": host, "accounts_located": list,
                     "next": "several accounts: pick one with --account NUMBER",
-                }));
+                })));
             };
-            match client.fetch(&choice.href, auth).await? {
+            match client.fetch(&choice.href, &signed_in.auth).await? {
                 FetchOutcome::Document(document) => document,
                 _ => return Err(Failure::Other("the server asked to choose again".into())),
             }
         }
         _ => return Err(Failure::Other("unexpected answer".into())),
     };
-    Ok(summary(&document, host))
+    Ok(Outcome::Fetched(Box::new(Fetched {
+        document: *document,
+        host: host.to_owned(),
+        method: signed_in.method,
+        sso: signed_in.sso,
+    })))
 }
 
 /// Signs in at `issuer` in the browser; the URL is printed too (a browser may not open).
+/// Returns the tokens and the client id used.
 async fn sign_in_sso(
     client: &ProvisioningClient,
     login: &LoginId,
     issuer: Option<Url>,
     args: &SignInOptions,
-) -> Result<Authentication, Failure> {
+) -> Result<(SsoTokens, String), Failure> {
     let issuer = issuer.ok_or_else(|| {
         Failure::Other("the provider named no single sign-on issuer for this account".into())
     })?;
@@ -302,7 +400,7 @@ async fn sign_in_sso(
     }
     let tokens = attempt.complete(SSO_WAIT).await?;
     eprintln!("Signed in.");
-    Ok(tokens.bearer())
+    Ok((tokens, request.client_id))
 }
 
 fn summary(validated: &ValidatedDocument, host: &str) -> serde_json::Value {
@@ -361,10 +459,21 @@ fn print_text(report: &serde_json::Value) {
                 account["account_number"].as_str().unwrap_or_default()
             );
         }
-        println!(
-            "Secrets:  {} (to the keychain; not saved by this command)",
-            report["secrets"]
-        );
+        let saved = report["saved"].as_array().cloned().unwrap_or_default();
+        if saved.is_empty() {
+            println!("Secrets:  {} (nothing saved: --dry-run)", report["secrets"]);
+        }
+        for line in saved {
+            println!(
+                "Saved:    {}{}",
+                line["id"].as_str().unwrap_or_default(),
+                if line["registered"] == true {
+                    " (registered)"
+                } else {
+                    " (not registered now: the server did not answer)"
+                }
+            );
+        }
     } else {
         if let Some(list) = report["accounts_located"].as_array() {
             println!("Multiple accounts located:");

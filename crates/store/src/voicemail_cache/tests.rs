@@ -207,3 +207,35 @@ fn find_by_server_position_includes_pending_deletes() {
     let found = vm.find(&msg("a", 3)).unwrap().unwrap();
     assert!(found.delete_pending);
 }
+
+#[test]
+fn forget_account_removes_its_messages_and_queued_changes_only() {
+    let (_dir, store) = temp_store();
+    let vm = store.voicemail();
+    let a1 = vm.upsert(&update("a", 1, 1_000, false)).unwrap();
+    vm.upsert(&update("a", 2, 2_000, false)).unwrap();
+    let b1 = vm.upsert(&update("b", 1, 1_000, false)).unwrap();
+    let audio = CachedAudio {
+        path: PathBuf::from("/cache/a1.wav"),
+        size: 10,
+    };
+    vm.set_audio(a1, Some(&audio)).unwrap();
+    vm.set_heard(a1, true, UnixMillis(5)).unwrap();
+    vm.set_heard(b1, true, UnixMillis(5)).unwrap();
+
+    let files = vm.forget_account("a").unwrap();
+    assert_eq!(
+        files,
+        vec![audio],
+        "the audio file to delete is handed back"
+    );
+    assert!(vm.list(Some("a")).unwrap().is_empty());
+    assert_eq!(
+        vm.list(Some("b")).unwrap().len(),
+        1,
+        "other accounts are kept"
+    );
+    let pending = vm.pending_changes().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].message.account_id, "b");
+}
