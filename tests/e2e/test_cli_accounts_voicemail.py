@@ -74,7 +74,13 @@ def test_provision_save_voicemail_and_logout_through_the_cli(tmp_path):
         vm_password = lab.services["dovecot"].users["1001"]
         sip_password = lab.services["kamailio"].users["1001"]
         ca = idp_eps["ca_cert"]
-        cli = Cli(tmp_path, {**keyring["env"], "PULSE_SERVER": pulse["server"]})
+        # The native PulseAudio client needs the server's cookie: without one (this scratch
+        # HOME has none) the server hangs up and cpal falls back to ALSA's pulse plugin, which
+        # fails mid-stream now and then.
+        cookie = Path(lab.services["pulse"].env["XDG_CONFIG_HOME"]) / "pulse" / "cookie"
+        assert cookie.exists(), cookie
+        cli = Cli(tmp_path, {**keyring["env"], "PULSE_SERVER": pulse["server"],
+                             "PULSE_COOKIE": str(cookie)})
 
         # A one-time link, run where nobody can be asked: refused before the token is spent.
         link = idp.create_token("1001")["url_link"]
@@ -170,3 +176,43 @@ def test_provision_save_voicemail_and_logout_through_the_cli(tmp_path):
         gone = cli.run("voicemail", "list", "--json", ok=False)
         assert json.loads(gone.stdout)["error"]["code"] == "profile.no_account"
         assert re.search(r"provision|log in", json.loads(gone.stdout)["error"]["message"])
+
+
+@pytest.mark.timeout(180)
+def test_manual_login_registers_over_tls_and_a_wrong_password_saves_nothing(tmp_path):
+    assert cli_binary().exists(), f"build the CLI first: {cli_binary()}"
+    with Lab() as lab:
+        kam = lab.start("kamailio")
+        keyring = lab.start("keyring")
+        cli = Cli(tmp_path, keyring["env"])
+        password = kam["users"]["1001"]
+        login = ["login", "--server", f"{kam['tls']};transport=tls", "--user", "1001",
+                 "--password-stdin", "--ca-file", kam["ca_cert"], "--json"]
+
+        def run(secret: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(cli_binary()), *login], env=cli.env, input=secret + "\n",
+                                  capture_output=True, text=True, timeout=60)
+
+        wrong = run(password + "x")
+        assert wrong.returncode == 1, wrong.stderr
+        assert json.loads(wrong.stdout)["error"]["code"] == "sip.wrong_password", wrong.stdout
+        assert cli.run("accounts", "--json").stdout == ""
+        kr = lab.services["keyring"]
+        assert kr.lookup(service="org.sidetone.desktop", username="1001@127.0.0.1/sip-password") \
+            is None
+
+        done = run(password)
+        assert done.returncode == 0, done.stderr
+        [line] = json.loads(done.stdout)["saved"]
+        assert line["transport"] == "tls" and line["registered"] is True, line
+        assert kr.lookup(service="org.sidetone.desktop",
+                         username=f"{line['id']}/sip-password") == password
+        [account] = [json.loads(r) for r in cli.run("accounts", "--json").stdout.splitlines()]
+        assert account["id"] == line["id"] and account["transport"] == "tls", account
+
+        # The same line again is refused; logout then frees it.
+        again = run(password)
+        assert json.loads(again.stdout)["error"]["code"] == "onboarding.already_added"
+        assert cli.json("logout")["account"] == line["id"]
+        assert kr.lookup(service="org.sidetone.desktop",
+                         username=f"{line['id']}/sip-password") is None

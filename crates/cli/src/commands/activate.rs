@@ -224,20 +224,29 @@ fn store_secrets(
     Ok(())
 }
 
-/// Registers the first transport that answers, then unregisters (the CLI does not stay
-/// running). A server that does not answer now still saves the line, not registered: the
-/// app will keep trying. A refused password or certificate is an error.
+/// Registers the first of `candidates` that answers, then unregisters it (the CLI does not
+/// stay running); returns the one that worked.
+pub fn register_and_release(
+    session: &EngineSession,
+    candidates: Vec<AccountConfig>,
+) -> Result<AccountConfig, EngineError> {
+    let mut events = session.events.resubscribe();
+    let config = session
+        .engine
+        .register_first_working(candidates, PER_TRANSPORT)?;
+    unregister(session, &session.engine, &mut events, &config.id);
+    Ok(config)
+}
+
+/// Registers a provisioned line once. A server that does not answer now still saves the
+/// line, not registered: the app will keep trying. A refused password or certificate is an
+/// error.
 fn register_once(
     session: &EngineSession,
     line: &ProvisionedLine,
 ) -> Result<(AccountConfig, bool), CliError> {
-    let engine = &session.engine;
-    let mut events = session.events.resubscribe();
-    match engine.register_first_working(line.candidates.clone(), PER_TRANSPORT) {
-        Ok(config) => {
-            unregister(session, engine, &mut events, &config.id);
-            Ok((config, true))
-        }
+    match register_and_release(session, line.candidates.clone()) {
+        Ok(config) => Ok((config, true)),
         Err(EngineError::Sip(sip)) if worth_trying_next(&sip) => {
             eprintln!(
                 "sidetone-cli: {} did not answer ({sip}); saved, not registered",

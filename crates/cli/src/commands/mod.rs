@@ -7,6 +7,7 @@ pub mod call;
 pub mod cli_error;
 pub mod engine_session;
 pub mod history;
+pub mod manual_login;
 pub mod profile_args;
 pub mod provision;
 pub mod register;

@@ -14,14 +14,16 @@ use std::process::ExitCode;
 use clap::Args;
 
 use sidetone_onboarding::{
-    Authentication, Deployment, FetchOutcome, LoginId, OnboardingError, PastedInput,
+    Authentication, Deployment, ExposeSecret, FetchOutcome, LoginId, OnboardingError, PastedInput,
     ProvisioningClient, SSO_WAIT, SecretString, SignInMethod, SsoRequest, SsoTokens, Url,
     ValidatedDocument, decode_qr_image, open_in_browser, parse_input,
 };
 use sidetone_profile::SignInMethod as SavedMethod;
+use sidetone_sip::Password;
 
 use crate::commands::activate::{self, Fetched, SsoSaved, TermsAnswer};
 use crate::commands::cli_error::CliError;
+use crate::commands::manual_login::{self, ManualLogin};
 use crate::commands::profile_args::ProfileArgs;
 
 /// Shows what a deployment link, authentication code, QR image or login id would add.
@@ -38,9 +40,15 @@ pub struct ProvisionArgs {
 /// provider's discovery says.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The login id or e-mail address (`jane@acme.example`).
+    /// The login id or e-mail address (`jane@acme.example`); with --sip (or a plain ID and
+    /// --server), the SIP login ID (`1001`, or `1001@sip.domain`).
     #[arg(long)]
     user: String,
+    /// Manual login: register at the SIP server --server directly, without provisioning
+    /// (TLS, then TCP, then UDP; password from --password-stdin). Implied by --server with a
+    /// login ID that has no `@`.
+    #[arg(long)]
+    sip: bool,
     #[command(flatten)]
     options: SignInOptions,
 }
@@ -94,11 +102,56 @@ enum Outcome {
 /// did not sign in (several accounts and no `--account`, or a password account without
 /// `--password-stdin`), saying what is missing.
 pub fn run_login(args: LoginArgs) -> ExitCode {
+    if args.sip || (args.options.server.is_some() && !args.user.contains('@')) {
+        return run_manual(&args);
+    }
     let provision = ProvisionArgs {
         input: args.user,
         options: args.options,
     };
     run_as(&provision, true)
+}
+
+/// The manual login (see `manual_login`).
+fn run_manual(args: &LoginArgs) -> ExitCode {
+    let options = &args.options;
+    let incomplete = |what: &str| fail(what, Some("cli.sign_in_incomplete"), options.json);
+    let Some(server) = options.server.as_deref() else {
+        return incomplete("a manual login needs the SIP server: --server HOST");
+    };
+    if !options.password_stdin {
+        return incomplete("a manual login needs the password: --password-stdin");
+    }
+    if options.dry_run {
+        return incomplete("a manual login has nothing to show without signing in");
+    }
+    let password = match read_password() {
+        Ok(password) => Password::new(password.expose_secret().to_owned()),
+        Err(Failure::Other(message)) => return fail(&message, None, options.json),
+        Err(_) => return fail("cannot read the password", None, options.json),
+    };
+    let manual = ManualLogin {
+        server,
+        login_id: &args.user,
+        password,
+        ca_file: options.ca_file.as_deref(),
+    };
+    match manual_login::login(manual, &options.profile) {
+        Ok(report) => {
+            if options.json {
+                println!("{report}");
+            } else {
+                let line = &report["saved"][0];
+                println!(
+                    "Saved:    {} (registered over {})",
+                    line["id"].as_str().unwrap_or_default(),
+                    line["transport"].as_str().unwrap_or_default()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => error.report(options.json),
+    }
 }
 
 /// Runs the command; exit code 0 on success, 1 with `code: message` otherwise.
