@@ -39,6 +39,12 @@ impl From<sidetone_store::Error> for CommandError {
     }
 }
 
+impl From<sidetone_voicemail::VoicemailError> for CommandError {
+    fn from(error: sidetone_voicemail::VoicemailError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
 impl From<sidetone_profile::ProfileError> for CommandError {
     fn from(error: sidetone_profile::ProfileError) -> Self {
         Self::new(error.code(), error.to_string())

@@ -10,6 +10,7 @@ mod events;
 mod onboarding;
 mod registration;
 mod state;
+mod voicemail;
 
 use tauri::{Manager, RunEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -51,6 +52,7 @@ pub fn run() {
             let handle = app.handle().clone();
             events::forward(handle.clone(), &app.state::<AppState>().engine);
             restore_accounts(&handle);
+            voicemail::keep_synced(handle.clone());
             // Links that launched the app, then every later one.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 commands::deep_link::deliver(&handle, urls.into_iter().map(|u| u.to_string()));
@@ -93,6 +95,13 @@ pub fn run() {
             commands::settings::settings_get,
             commands::settings::settings_set,
             commands::settings::devices_list,
+            commands::voicemail::voicemail_list,
+            commands::voicemail::voicemail_sync,
+            commands::voicemail::voicemail_play,
+            commands::voicemail::voicemail_stop,
+            commands::voicemail::voicemail_mark_heard,
+            commands::voicemail::voicemail_delete,
+            commands::voicemail::voicemail_export,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -10,6 +10,7 @@ use sidetone_store::{OpenOutcome, Store, paths};
 use crate::calls::CallBook;
 use crate::error::CommandError;
 use crate::onboarding::OnboardingState;
+use crate::voicemail::VoicemailState;
 
 /// The app's shared state, managed by Tauri and reached from every command.
 pub struct AppState {
@@ -27,6 +28,10 @@ pub struct AppState {
     pub onboarding: OnboardingState,
     /// The calls in progress, as the UI sees them.
     pub calls: CallBook,
+    /// The directory of this profile's files (database, caches).
+    pub profile_dir: PathBuf,
+    /// Voicemail playing now and the MWI counts heard from the phone system.
+    pub voicemail: VoicemailState,
 }
 
 impl AppState {
@@ -50,6 +55,10 @@ impl AppState {
             _ => None,
         };
         let onboarding = OnboardingState::new(dir.join("trust"));
+        let profile_dir = db
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.clone());
         let engine = Engine::start(EngineConfig::default())
             .map_err(|e| CommandError::internal(format!("the phone engine did not start: {e}")))?;
         Ok(Self {
@@ -60,6 +69,8 @@ impl AppState {
             recovered_store,
             onboarding,
             calls: CallBook::default(),
+            profile_dir,
+            voicemail: VoicemailState::default(),
         })
     }
 
@@ -74,6 +85,11 @@ impl AppState {
             devices: Some(settings.device_choice()),
             ..CallMedia::default()
         }
+    }
+
+    /// The store's lock itself, for work that locks it only between awaits (voicemail sync).
+    pub fn store_lock(&self) -> &Mutex<Store> {
+        &self.store
     }
 
     /// The store, locked for the duration of one command.

@@ -20,4 +20,6 @@ pub use account_list::{ACCOUNTS_KEY, AccountList};
 pub use error::{ProfileError, Result};
 pub use saved_account::{SavedAccount, SignInMethod};
 pub use secrets::{AccountSecrets, VAULT_SERVICE};
-pub use voicemail_settings::{SavedVoicemail, VoicemailSecurity};
+pub use voicemail_settings::{
+    SavedVoicemail, VOICEMAIL_AUDIO_BYTES, VoicemailSecurity, voicemail_audio_cache,
+};

@@ -1,12 +1,22 @@
 //! Where a saved account's voicemail is, and the voicemail crate's account made from it.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 use sidetone_engine::provisioned::LineVoicemail;
 use sidetone_onboarding::ImapTls;
 use sidetone_vault::SecretString;
-use sidetone_voicemail::{Security, VoicemailAccount};
+use sidetone_voicemail::{AudioCache, Security, VoicemailAccount};
 
-use crate::{ProfileError, Result, SavedAccount};
+use crate::{AccountSecrets, ProfileError, Result, SavedAccount};
+
+/// The most downloaded voicemail audio a profile keeps; the least recently played goes first.
+pub const VOICEMAIL_AUDIO_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Where a profile (whose files are in `profile_dir`) keeps downloaded voicemail audio.
+pub fn voicemail_audio_cache(profile_dir: &Path) -> AudioCache {
+    AudioCache::new(profile_dir.join("voicemail-audio"), VOICEMAIL_AUDIO_BYTES)
+}
 
 /// How the voicemail IMAP connection is protected, as the provisioning document said.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,6 +64,25 @@ impl SavedVoicemail {
 }
 
 impl SavedAccount {
+    /// The folder holding this line's voicemail (`INBOX` when it has none).
+    pub fn voicemail_folder(&self) -> &str {
+        self.voicemail
+            .as_ref()
+            .map_or("INBOX", |v| v.folder.as_str())
+    }
+
+    /// The voicemail crate's account for this line, its password read from the keychain
+    /// (blocks).
+    pub fn voicemail_login(&self, secrets: &AccountSecrets) -> Result<VoicemailAccount> {
+        if self.voicemail.is_none() {
+            return Err(ProfileError::NoVoicemail(self.id.clone()));
+        }
+        let password = secrets
+            .voicemail_password(&self.id)?
+            .ok_or_else(|| ProfileError::NoVoicemailPassword(self.id.clone()))?;
+        self.voicemail_account(password)
+    }
+
     /// The voicemail crate's account for this line, with its password from the keychain.
     pub fn voicemail_account(&self, password: SecretString) -> Result<VoicemailAccount> {
         let vm = self

@@ -8,3 +8,4 @@ pub mod history;
 pub mod onboarding;
 pub mod settings;
 pub mod sso;
+pub mod voicemail;

@@ -9,7 +9,6 @@ use sidetone_voicemail::AudioCache;
 
 use crate::commands::cli_error::CliError;
 use crate::commands::profile_args::ProfileArgs;
-use crate::commands::voicemail::audio_cache;
 
 /// Lists the accounts this profile keeps (the app's and the CLI's are the same).
 #[derive(Debug, Args)]
@@ -103,7 +102,7 @@ fn logout(args: &LogoutArgs) -> Result<serde_json::Value, CliError> {
     AccountSecrets::new().forget(&account.id)?;
     list.remove(&account.id)?;
     let removed = if args.forget_data {
-        let cache: AudioCache = audio_cache(&profile.dir);
+        let cache: AudioCache = sidetone_profile::voicemail_audio_cache(&profile.dir);
         sidetone_voicemail::forget_account(&profile.store, &cache, &account.id)?
     } else {
         0

@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
-use sidetone_audio::{AudioControls, FRAME_SAMPLES, SAMPLE_RATE, Speaker, WavSource};
-use sidetone_profile::{AccountList, AccountSecrets, ProfileError, SavedAccount};
+use sidetone_audio::{AudioControls, play_file};
+use sidetone_profile::{
+    AccountList, AccountSecrets, ProfileError, SavedAccount, voicemail_audio_cache,
+};
 use sidetone_store::{Store, UnixMillis, Voicemail, VoicemailId};
 use sidetone_voicemail::{
     AudioCache, SyncReport, VoicemailAccount, VoicemailError, VoicemailSync, unheard_badge,
@@ -17,9 +20,6 @@ use sidetone_voicemail::{
 
 use crate::commands::cli_error::CliError;
 use crate::commands::profile_args::ProfileArgs;
-
-/// The most downloaded voicemail audio kept per profile; the least recently played goes first.
-const AUDIO_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Lists, syncs, plays, marks, deletes and saves voicemail.
 #[derive(Debug, Args)]
@@ -82,11 +82,6 @@ enum Action {
     },
 }
 
-/// Where a profile keeps downloaded voicemail audio.
-pub fn audio_cache(profile_dir: &Path) -> AudioCache {
-    AudioCache::new(profile_dir.join("voicemail-audio"), AUDIO_CACHE_BYTES)
-}
-
 /// Runs the subcommand; exit 0 on success, 1 with `code: message` otherwise.
 pub fn run(args: VoicemailArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -114,10 +109,7 @@ impl Mailbox {
     /// The IMAP account, with the password from the keychain (asked for only when the
     /// server is about to be contacted).
     fn imap(&self) -> Result<VoicemailAccount, CliError> {
-        let password = AccountSecrets::new()
-            .voicemail_password(&self.account.id)?
-            .ok_or_else(|| ProfileError::NoVoicemailPassword(self.account.id.clone()))?;
-        Ok(self.account.voicemail_account(password)?)
+        Ok(self.account.voicemail_login(&AccountSecrets::new())?)
     }
 
     async fn sync_now(&self) -> Result<SyncReport, CliError> {
@@ -157,7 +149,7 @@ async fn run_action(args: &VoicemailArgs) -> Result<(), CliError> {
     let mailbox = Mailbox {
         store: Mutex::new(profile.store),
         account,
-        cache: audio_cache(&profile.dir),
+        cache: voicemail_audio_cache(&profile.dir),
         sync: VoicemailSync::new(),
     };
     match &args.action {
@@ -243,11 +235,7 @@ fn offline_note(result: Result<SyncReport, CliError>) -> Result<Option<String>, 
 fn print_list(mailbox: &Mailbox, note: Option<&str>, json: bool) -> Result<(), CliError> {
     let store = mailbox.lock();
     let list = store.voicemail().list(Some(&mailbox.account.id))?;
-    let folder = mailbox
-        .account
-        .voicemail
-        .as_ref()
-        .map_or("INBOX", |v| v.folder.as_str());
+    let folder = mailbox.account.voicemail_folder();
     let badge = unheard_badge(&store, &mailbox.account.id, folder, None, now())?;
     if json {
         let messages: Vec<_> = list.iter().map(message_json).collect();
@@ -320,41 +308,19 @@ fn print_done(id: i64, applied: bool, json: bool) {
     }
 }
 
-/// Plays `path` from `from` seconds, paced in real time, then waits for the device to drain.
+/// Plays `path` from `from` seconds on `device`; Ctrl-C stops it.
 fn play(path: &Path, from: f64, device: Option<&str>, json: bool) -> Result<(), CliError> {
-    let audio_error = |e: sidetone_audio::AudioError| CliError::new("audio.device", e.to_string());
-    let mut source = WavSource::open(path).map_err(audio_error)?;
-    let controls = AudioControls::new();
-    let mut speaker = Speaker::open(device, &controls).map_err(audio_error)?;
-    let frame = Duration::from_millis((FRAME_SAMPLES as u64 * 1000) / u64::from(SAMPLE_RATE));
-    let skip = (from.max(0.0) / frame.as_secs_f64()) as usize;
-    let total = source.duration_frames();
-    for _ in 0..skip.min(total) {
-        source.next_frame();
-    }
-    let start = Instant::now();
-    let mut played: u32 = 0;
-    while let Some(samples) = source.next_frame() {
-        speaker.write_frame(&samples);
-        played += 1;
-        if speaker.has_failed() {
-            return Err(CliError::new("audio.device", "the sound device stopped"));
-        }
-        // Keep about two frames ahead of real time: the speaker's ring holds ~100 ms.
-        let due = frame * played.saturating_sub(2);
-        if let Some(wait) = due.checked_sub(start.elapsed()) {
-            std::thread::sleep(wait);
-        }
-    }
-    std::thread::sleep(frame * 3);
-    let seconds = f64::from(played) * frame.as_secs_f64();
+    let from = Duration::try_from_secs_f64(from.max(0.0)).unwrap_or_default();
+    let stop = AtomicBool::new(false);
+    let played = play_file(path, from, device, &AudioControls::new(), &stop)
+        .map_err(|e| CliError::new("audio.device", e.to_string()))?;
     if json {
         println!(
             "{}",
-            serde_json::json!({ "played_s": seconds, "underruns": speaker.underruns() })
+            serde_json::json!({ "played_s": played.seconds, "underruns": played.underruns })
         );
     } else {
-        println!("Played {seconds:.1} s.");
+        println!("Played {:.1} s.", played.seconds);
     }
     Ok(())
 }
