@@ -292,14 +292,7 @@ impl Registration {
     }
 
     fn on_failure(&mut self, error: SipError, retry_after: Option<Duration>, now: Instant) {
-        let transient = matches!(
-            error,
-            SipError::Unreachable(_)
-                | SipError::Timeout
-                | SipError::ServerUnavailable { .. }
-                | SipError::Internal(_)
-        );
-        if !transient {
+        if !error.is_transient() {
             // Wrong password, untrusted certificate, unknown user, bad account: retrying
             // cannot help until the user changes something.
             self.give_up(error);
@@ -378,13 +371,7 @@ impl Registration {
         self.events.push_back(RegistrationEvent { state, reason });
     }
 
-    /// A uniform number in [0, 1) from splitmix64: deterministic per seed, no dependency.
     fn next_unit(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        super::policy::next_unit(&mut self.rng)
     }
 }

@@ -8,4 +8,5 @@ mod tests;
 
 pub use machine::Registration;
 pub use policy::RegistrationPolicy;
+pub(crate) use policy::next_unit;
 pub use state::{RegisterOutcome, RegisterRequest, RegistrationEvent, RegistrationState};

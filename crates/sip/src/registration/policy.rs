@@ -69,3 +69,14 @@ impl RegistrationPolicy {
         retry_after.min(self.retry_after_max)
     }
 }
+
+/// A uniform number in [0, 1) from splitmix64 over `state`: deterministic per seed, no
+/// dependency. The jitter of refreshes and backoffs (registration and subscriptions).
+pub(crate) fn next_unit(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
