@@ -53,6 +53,10 @@ pub struct SavedAccount {
     /// For "sso" accounts: the client id used at the issuer.
     #[serde(default)]
     pub sso_client_id: Option<String>,
+    /// Subscribe to voicemail counts (MWI), as the provisioning document said; accounts
+    /// saved before this existed read as off.
+    #[serde(default)]
+    pub mwi: bool,
 }
 
 impl SavedAccount {
@@ -76,6 +80,7 @@ impl SavedAccount {
             account_number: None,
             sso_issuer: None,
             sso_client_id: None,
+            mwi: config.mwi,
         }
     }
 
@@ -87,6 +92,7 @@ impl SavedAccount {
         config.transport = self.transport;
         config.auth_username = self.auth_username.clone();
         config.ca_file = self.ca_file.clone();
+        config.mwi = self.mwi;
         config.outbound_proxy = match &self.proxy {
             Some(proxy) => Some(
                 OutboundProxy::parse(proxy).map_err(|e| CommandError::internal(e.to_string()))?,
@@ -138,4 +144,28 @@ pub fn load_password(account_id: &str) -> Result<Option<Password>, CommandError>
         .load(account_id, SecretKind::SipPassword)
         .map_err(vault_error)?;
     Ok(secret.map(|s| Password::new(s.expose_secret().to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mwi_is_kept_and_older_saved_accounts_read_as_off() {
+        let aor = SipUri::parse("sip:201@acme.example.com").unwrap();
+        let mut config = AccountConfig::new(aor, None);
+        config.mwi = true;
+        let saved = SavedAccount::from_config(&config, "201", "acme.example.com");
+        let json = serde_json::to_value(&saved).unwrap();
+        assert_eq!(json["mwi"], true);
+        let back: SavedAccount = serde_json::from_value(json.clone()).unwrap();
+        assert!(back.to_config(None).unwrap().mwi);
+
+        // Saved by a version without the field.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("mwi");
+        let back: SavedAccount = serde_json::from_value(old).unwrap();
+        assert!(!back.mwi);
+        assert!(!back.to_config(None).unwrap().mwi);
+    }
 }

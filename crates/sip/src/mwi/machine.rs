@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{MwiEvent, MwiState, NotifiedState, SubscribeOutcome, SubscribeRequest};
-use crate::registration::next_unit;
+use crate::registration::{next_unit, send_next};
 use crate::{RegistrationPolicy, SipError};
 
 /// The lifetime we ask for (RFC 3842 §4.1 suggests 3600 s as the default).
@@ -220,12 +220,7 @@ impl MwiSubscription {
 
     /// The SUBSCRIBE to send now, if any.
     pub fn poll_transmit(&mut self) -> Option<SubscribeRequest> {
-        if self.in_flight.is_some() {
-            return None;
-        }
-        let request = self.to_send.take()?;
-        self.in_flight = Some(request);
-        Some(request)
+        send_next(&mut self.to_send, &mut self.in_flight)
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
@@ -285,19 +280,15 @@ impl MwiSubscription {
 
     fn on_interval_too_brief(&mut self, min_expires: Option<u32>) {
         self.too_brief += 1;
-        match min_expires {
-            Some(min)
-                if min > self.requested_expires
-                    && self.too_brief <= self.policy.max_interval_too_brief =>
-            {
-                // RFC 6665 §4.1.2.1 via RFC 3261 §10.2.8: ask again with Min-Expires.
+        match self
+            .policy
+            .follow_min_expires(min_expires, self.requested_expires, self.too_brief)
+        {
+            Ok(min) => {
                 self.requested_expires = min;
                 self.attempt_now(self.live);
             }
-            _ => self.give_up(SipError::Rejected {
-                status: 423,
-                reason: "Interval Too Brief without a usable Min-Expires".into(),
-            }),
+            Err(error) => self.give_up(error),
         }
     }
 

@@ -210,12 +210,7 @@ impl Registration {
 
     /// The REGISTER to send now, if any (at most one is outstanding).
     pub fn poll_transmit(&mut self) -> Option<RegisterRequest> {
-        if self.in_flight.is_some() {
-            return None;
-        }
-        let request = self.to_send.take()?;
-        self.in_flight = Some(request);
-        Some(request)
+        send_next(&mut self.to_send, &mut self.in_flight)
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
@@ -273,21 +268,17 @@ impl Registration {
 
     fn on_interval_too_brief(&mut self, min_expires: Option<u32>, now: Instant) {
         self.too_brief += 1;
-        match min_expires {
-            Some(min)
-                if min > self.requested_expires
-                    && self.too_brief <= self.policy.max_interval_too_brief =>
-            {
-                // RFC 3261 §10.2.8: ask again with at least Min-Expires.
+        match self
+            .policy
+            .follow_min_expires(min_expires, self.requested_expires, self.too_brief)
+        {
+            Ok(min) => {
                 self.requested_expires = min;
                 if self.wanted {
                     self.attempt_now(now, self.state.clone());
                 }
             }
-            _ => self.give_up(SipError::Rejected {
-                status: 423,
-                reason: "Interval Too Brief without a usable Min-Expires".into(),
-            }),
+            Err(error) => self.give_up(error),
         }
     }
 
@@ -374,4 +365,15 @@ impl Registration {
     fn next_unit(&mut self) -> f64 {
         super::policy::next_unit(&mut self.rng)
     }
+}
+
+/// The queued request, now outstanding, unless one is out already: the one-at-a-time rule
+/// of registrations and subscriptions.
+pub(crate) fn send_next<R: Copy>(to_send: &mut Option<R>, in_flight: &mut Option<R>) -> Option<R> {
+    if in_flight.is_some() {
+        return None;
+    }
+    let request = to_send.take()?;
+    *in_flight = Some(request);
+    Some(request)
 }
