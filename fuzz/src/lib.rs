@@ -36,6 +36,10 @@ pub const TARGETS: &[Target] = &[
         run: sip::sip_uri,
     },
     Target {
+        name: "message_summary",
+        run: sip::message_summary,
+    },
+    Target {
         name: "sdp_offer",
         run: media::sdp_offer,
     },

@@ -1,8 +1,11 @@
-//! SIP: the datagram screen in front of the SIP stack, and the addresses people type.
+//! SIP: the datagram screen in front of the SIP stack, the addresses people type, and the
+//! voicemail summaries servers NOTIFY.
 
 use bytes::BytesMut;
 use rsipstack::transport::stream::SipCodec;
-use sidetone_sip::{DatagramVerdict, OutboundProxy, SipUri, screen_datagram};
+use sidetone_sip::{
+    DatagramVerdict, MAX_SUMMARY_BYTES, MessageSummary, OutboundProxy, SipUri, screen_datagram,
+};
 use tokio_util::codec::Decoder;
 
 /// A UDP datagram as the SIP receive path gets it, before the SIP stack sees it.
@@ -67,5 +70,31 @@ pub fn sip_stream(data: &[u8]) {
                 Err(_) => return,
             }
         }
+    }
+}
+
+/// The body of an MWI NOTIFY (`application/simple-message-summary`, RFC 3842) from the
+/// voicemail server.
+///
+/// Holds: an accepted body is within the size bound, names each message class once, and
+/// never has more urgent messages than messages.
+pub fn message_summary(data: &[u8]) {
+    let Ok(summary) = MessageSummary::parse(data) else {
+        return;
+    };
+    assert!(
+        data.len() <= MAX_SUMMARY_BYTES,
+        "{} bytes accepted",
+        data.len()
+    );
+    for (i, (class, counts)) in summary.counts.iter().enumerate() {
+        assert!(
+            !summary.counts[..i].iter().any(|(seen, _)| seen == class),
+            "{class:?} twice"
+        );
+        assert!(
+            counts.urgent_new <= counts.new && counts.urgent_old <= counts.old,
+            "{counts:?}"
+        );
     }
 }

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sidetone_engine::{CallLog, EngineEvent, EngineHandle};
 use sidetone_sip::{RegistrationState, SipError};
 use sidetone_store::UnixMillis;
+use sidetone_voicemail::MwiCount;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -79,6 +80,19 @@ pub fn forward(app: AppHandle, engine: &EngineHandle) {
                             let _ = app.emit("call_state", view);
                         }
                     }
+                    Ok(EngineEvent::MessageWaiting {
+                        account_id,
+                        new_messages,
+                        received_at,
+                        ..
+                    }) => crate::voicemail::on_message_waiting(
+                        &app,
+                        &account_id.0,
+                        MwiCount {
+                            new_messages: u64::from(new_messages),
+                            received_at,
+                        },
+                    ),
                     Ok(_) => {}
                     // A slow UI missed some events; the next ones still describe the current state.
                     Err(RecvError::Lagged(_)) => {}

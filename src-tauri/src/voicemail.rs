@@ -158,6 +158,40 @@ pub fn emit_counts(app: &AppHandle, account: &SavedAccount) -> Result<(), Comman
     Ok(())
 }
 
+/// The phone system said how many messages wait: the red dot shows it at once (unless a
+/// newer sync knows better) and a sync fetches what is new.
+pub fn on_message_waiting(app: &AppHandle, account_id: &str, count: MwiCount) {
+    let state = app.state::<AppState>();
+    state.voicemail.set_mwi(account_id, count);
+    let account = state
+        .store()
+        .and_then(|store| accounts::load_all(&store))
+        .ok()
+        .and_then(|all| all.into_iter().find(|a| a.id == account_id));
+    let Some(account) = account else {
+        return;
+    };
+    if account.voicemail.is_none() {
+        // No mailbox to sync: the count is all there is.
+        let _ = app.emit(
+            "mwi",
+            MwiView {
+                account_id: account.id,
+                unheard: count.new_messages,
+                total: count.new_messages,
+            },
+        );
+        return;
+    }
+    let _ = emit_counts(app, &account);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(error) = sync_all(&app).await {
+            eprintln!("sidetone: voicemail sync: {}", error.message);
+        }
+    });
+}
+
 /// Syncs at start and every [`SYNC_EVERY`] while the app runs.
 pub fn keep_synced(app: AppHandle) {
     tauri::async_runtime::spawn(async move {

@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use sidetone_lab_client::Lab;
+use sidetone_lab_client::sipp::Sipp;
 
 /// The lab's Kamailio endpoints (`SIDETONE_TEST_KAMAILIO` = endpoints JSON of an already
 /// running Kamailio, for debugging).
@@ -103,6 +104,7 @@ fn help_documents_register() {
         "--expires",
         "--json",
         "--hold",
+        "--mwi",
         "Exit status",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
@@ -278,4 +280,66 @@ fn silent_udp_server_exits_5_timeout() {
         stderr_lines(&output),
         vec!["sidetone-cli: timeout".to_owned()]
     );
+}
+
+#[test]
+fn mwi_prints_the_voicemail_counts_as_json_lines() {
+    // SIPp plays registrar and voicemail server: a challenged SUBSCRIBE, then 2/8 and 0/10.
+    let mut sipp = Sipp::start(
+        "mwi_server.xml",
+        2,
+        std::time::Duration::from_secs(30),
+        &[("user", "1001"), ("password", "cli-mwi-secret")],
+    )
+    .unwrap();
+    let proxy = sipp.addr.to_string();
+    let output = cli(
+        &[
+            "register",
+            "--uri",
+            "sip:1001@127.0.0.1",
+            "--password-stdin",
+            "--proxy",
+            &proxy,
+            "--mwi",
+            "--hold",
+            "3",
+            "--timeout",
+            "10",
+            "--json",
+        ],
+        "cli-mwi-secret",
+    );
+    assert!(output.status.success(), "{:?}", stderr_lines(&output));
+    let lines = json_lines(&output);
+    let counts: Vec<(u64, u64, bool)> = lines
+        .iter()
+        .filter(|l| l["event"] == "mwi")
+        .map(|l| {
+            (
+                l["new"].as_u64().unwrap(),
+                l["old"].as_u64().unwrap(),
+                l["messages_waiting"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [(2, 8, true), (0, 10, false)],
+        "{lines:#?}\n{}",
+        sipp.log()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "mwi_subscription" && l["state"] == "active"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["event"] != "mwi" || l["received_at_ms"].is_i64())
+    );
+    let status = sipp.wait(std::time::Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "{}", sipp.log());
 }

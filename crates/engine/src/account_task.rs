@@ -12,6 +12,7 @@ use sidetone_sip::{CallDirection, CallId, CallState, EndReason};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::EngineEvent;
+use crate::account_mwi::AccountMwi;
 use crate::call_task::{self, CallContext, CallMedia, CallRegistry};
 
 /// What the engine asks of an account.
@@ -76,11 +77,17 @@ pub(crate) async fn run(
     };
     let agent = flow.call_agent();
     let mut incoming = flow.take_incoming_calls();
+    let seed = RandomState::new().hash_one(&id);
+    let mut mwi = AccountMwi::new(
+        config.mwi,
+        flow.mwi_agent(),
+        flow.take_mwi_notifications(),
+        seed.rotate_left(17),
+    );
     let (flow_tx, flow_rx) = mpsc::unbounded_channel();
     let (report_tx, mut reports) = mpsc::unbounded_channel();
     let worker = tokio::spawn(flow_worker(flow, flow_rx, report_tx));
 
-    let seed = RandomState::new().hash_one(&id);
     let mut registration = Registration::new(RegistrationPolicy::default(), config.expires, seed);
     registration.start(Instant::now());
     let mut stopping = false;
@@ -91,13 +98,17 @@ pub(crate) async fn run(
             }
         }
         while let Some(event) = registration.poll_event() {
+            mwi.registration_changed(&event.state);
             emit(event);
         }
-        if stopping && registration.is_idle() {
+        mwi.pump(&events, &id);
+        if stopping && registration.is_idle() && mwi.is_idle() {
             break;
         }
-        let wake = registration
-            .poll_timeout()
+        let wake = [registration.poll_timeout(), mwi.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
             .map(tokio::time::Instant::from_std);
         tokio::select! {
             command = commands.recv() => match command {
@@ -111,6 +122,8 @@ pub(crate) async fn run(
                 }
                 Some(AccountCommand::Stop) | None => {
                     stopping = true;
+                    // Before the registration: the unsubscribe goes out while registered.
+                    mwi.stop();
                     registration.stop(Instant::now());
                 }
             },
@@ -121,7 +134,11 @@ pub(crate) async fn run(
                 Some(FlowReport::ConnectionLost) => registration.flow_lost(Instant::now()),
                 None => break, // the flow worker is gone; nothing more can be sent
             },
-            () = sleep_until(wake) => registration.handle_timeout(Instant::now()),
+            () = sleep_until(wake) => {
+                registration.handle_timeout(Instant::now());
+                mwi.handle_timeout(Instant::now());
+            }
+            input = mwi.next_input() => mwi.handle(input, &events, &id, Instant::now()),
             call = next_call(&mut incoming) => match call {
                 Some(call) => {
                     let (context, rx) =

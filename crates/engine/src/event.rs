@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 
 use sidetone_media::{CodecKind, MediaStats};
-use sidetone_sip::{AccountId, CallDirection, CallId, CallState, RegistrationState, SipError};
+use sidetone_sip::{
+    AccountId, CallDirection, CallId, CallState, MwiState, RegistrationState, SipError,
+};
+use sidetone_store::UnixMillis;
 
 /// Something that happened in the engine, broadcast to every subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +19,33 @@ pub enum EngineEvent {
         /// Its new state.
         state: RegistrationState,
         /// Why, when it is retrying or has failed.
+        reason: Option<SipError>,
+    },
+    /// The voicemail server said how many messages wait (an RFC 3842 `message-summary`
+    /// NOTIFY, of our subscription or unsolicited from the registrar). Feed it to
+    /// `sidetone_voicemail::MwiCount { new_messages, received_at }` for the red dot.
+    MessageWaiting {
+        /// Which account.
+        account_id: AccountId,
+        /// `Messages-Waiting: yes`: the server says something is new.
+        messages_waiting: bool,
+        /// New (unheard) voice messages.
+        new_messages: u32,
+        /// Old (heard, kept) voice messages.
+        old_messages: u32,
+        /// When the NOTIFY arrived.
+        received_at: UnixMillis,
+    },
+    /// An account's MWI subscription changed state (only for accounts with `mwi` on).
+    /// [`MwiState::Stopped`] with its reason says the server will not serve it (489 Bad
+    /// Event, 404, 403 …) or kept failing: no more SUBSCRIBEs until the account registers
+    /// anew.
+    MwiSubscription {
+        /// Which account.
+        account_id: AccountId,
+        /// Its new state.
+        state: MwiState,
+        /// Why, when it is retrying or stopped.
         reason: Option<SipError>,
     },
     /// An account was removed (after unregistering) and will send nothing more.

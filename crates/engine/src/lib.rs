@@ -5,8 +5,11 @@
 //! Today it runs registration and calls: per account, an [`sidetone_sip::AccountFlow`] (the IO) driven
 //! by a [`sidetone_sip::Registration`] (the rules), with the engine supplying the clock; per
 //! call, a task driving a [`sidetone_sip::Call`] and, once offer/answer agreed, its RTP socket
-//! and [`sidetone_media::MediaSession`] on a 20 ms clock.
+//! and [`sidetone_media::MediaSession`] on a 20 ms clock. Per account with `mwi` on, a
+//! [`sidetone_sip::MwiSubscription`] subscribes to voicemail counts once registered; every
+//! message summary (subscribed or unsolicited) arrives as [`EngineEvent::MessageWaiting`].
 
+mod account_mwi;
 mod account_task;
 mod call_log;
 mod call_task;

@@ -163,6 +163,7 @@ fn candidates_for(
         if let Some(expires) = account.registration_expires {
             config.expires = expires;
         }
+        config.mwi = account.mwi.unwrap_or(false);
         candidates.push(config);
     }
     Ok(candidates)
@@ -206,6 +207,8 @@ mod tests {
         // auth_username equals the AOR user: not repeated.
         assert_eq!(first.auth_username, None);
         assert!(first.outbound_proxy.is_none());
+        // The document's `"mwi": true`, on every transport's candidate.
+        assert!(line.candidates.iter().all(|c| c.mwi));
     }
 
     #[test]
@@ -217,6 +220,8 @@ mod tests {
         assert_eq!(lines[0].candidates[0].transport, Transport::Udp);
         // Its credential has no password: the user is asked for it, nothing is invented.
         assert!(lines[0].candidates[0].password.is_none());
+        // `"mwi": false` stays off.
+        assert!(!lines[0].candidates[0].mwi);
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub struct SavedAccount {
     /// The line's voicemail mailbox (its password is in the keychain).
     #[serde(default)]
     pub voicemail: Option<SavedVoicemail>,
+    /// Subscribe to voicemail counts (MWI), as the provisioning document said; accounts
+    /// saved before this existed read as off.
+    #[serde(default)]
+    pub mwi: bool,
 }
 
 impl SavedAccount {
@@ -91,6 +95,7 @@ impl SavedAccount {
             sso_issuer: None,
             sso_client_id: None,
             voicemail: None,
+            mwi: config.mwi,
         }
     }
 
@@ -124,6 +129,7 @@ impl SavedAccount {
         config.transport = self.transport;
         config.auth_username = self.auth_username.clone();
         config.ca_file = self.ca_file.clone();
+        config.mwi = self.mwi;
         config.outbound_proxy = match &self.proxy {
             Some(proxy) => Some(OutboundProxy::parse(proxy).map_err(|e| unusable(e.to_string()))?),
             None => None,
@@ -175,6 +181,19 @@ mod tests {
         let saved: SavedAccount = serde_json::from_str(old).unwrap();
         assert!(saved.voicemail.is_none());
         assert!(saved.display_name.is_none());
+        assert!(!saved.mwi && !saved.to_config(None).unwrap().mwi);
+    }
+
+    #[test]
+    fn mwi_is_kept() {
+        let aor = SipUri::parse("sip:201@acme.example.com").unwrap();
+        let mut config = AccountConfig::new(aor, None);
+        config.mwi = true;
+        let saved = SavedAccount::from_config(&config, "201", "acme.example.com");
+        let json = serde_json::to_value(&saved).unwrap();
+        assert_eq!(json["mwi"], true);
+        let back: SavedAccount = serde_json::from_value(json).unwrap();
+        assert!(back.to_config(None).unwrap().mwi);
     }
 
     #[test]

@@ -180,10 +180,15 @@ pub struct AccountConfig {
     pub expires: u32,
     /// The `User-Agent` header value.
     pub user_agent: String,
+    /// Subscribe to voicemail message-waiting indication (RFC 3842 `message-summary`) at
+    /// the AOR once registered. Off unless the provider says it serves it: a server that
+    /// does not would only answer 489. Unsolicited MWI NOTIFYs are taken either way.
+    pub mwi: bool,
 }
 
 impl AccountConfig {
-    /// An account for `aor` with defaults: UDP, no proxy, no extra CA, 600 s expiry.
+    /// An account for `aor` with defaults: UDP, no proxy, no extra CA, 600 s expiry, no MWI
+    /// subscription.
     pub fn new(aor: SipUri, password: Option<Password>) -> Self {
         let id = AccountId(format!("{}@{}", aor.user, aor.host_port()));
         Self {
@@ -196,6 +201,7 @@ impl AccountConfig {
             ca_file: None,
             expires: 600,
             user_agent: concat!("Sidetone/", env!("CARGO_PKG_VERSION")).to_owned(),
+            mwi: false,
         }
     }
 }

@@ -41,6 +41,14 @@ pub enum SipError {
     /// The account's configuration: a malformed URI, an unreadable CA file, a bad proxy.
     #[error("invalid account: {0}")]
     InvalidAccount(String),
+    /// The server: it sent a message body we cannot read (e.g. a broken message summary).
+    /// Nothing of it was used.
+    #[error("malformed message from the server: {0}")]
+    MalformedByPeer(String),
+    /// The server: it ended a subscription (e.g. MWI) and asked us not to subscribe again
+    /// (`Subscription-State: terminated` with `rejected`, `noresource` or `invariant`).
+    #[error("the server ended the subscription: {0}")]
+    SubscriptionEnded(String),
     /// Our side: the SIP stack failed in a way that is not the network's or the server's.
     #[error("internal SIP stack error: {0}")]
     Internal(String),
@@ -57,8 +65,23 @@ impl SipError {
             SipError::Rejected { .. } => "sip.rejected",
             SipError::ServerUnavailable { .. } => "sip.server_unavailable",
             SipError::InvalidAccount(_) => "sip.invalid_account",
+            SipError::MalformedByPeer(_) => "sip.malformed_by_peer",
+            SipError::SubscriptionEnded(_) => "sip.subscription_ended",
             SipError::Internal(_) => "sip.internal",
         }
+    }
+
+    /// True for failures that may pass by themselves (timeout, unreachable, a server that is
+    /// busy or restarting, a stack hiccup): retrying later can help. Anything else needs the
+    /// user or the server's operator to change something first.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SipError::Unreachable(_)
+                | SipError::Timeout
+                | SipError::ServerUnavailable { .. }
+                | SipError::Internal(_)
+        )
     }
 
     /// A short human reason without details, for one-line CLI output
@@ -72,6 +95,8 @@ impl SipError {
             SipError::Rejected { .. } => "rejected by the server",
             SipError::ServerUnavailable { .. } => "server unavailable",
             SipError::InvalidAccount(_) => "invalid account",
+            SipError::MalformedByPeer(_) => "malformed message from the server",
+            SipError::SubscriptionEnded(_) => "subscription ended by the server",
             SipError::Internal(_) => "internal error",
         }
     }

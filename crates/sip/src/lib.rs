@@ -2,7 +2,7 @@
 //! (MWI), as sans-IO state machines over a maintained SIP stack that stays behind our own types.
 //!
 //! Two halves:
-//! - sans-IO logic ([`Registration`]): takes `(input, now)`, says what to send
+//! - sans-IO logic ([`Registration`], [`MwiSubscription`], [`MessageSummary`]): takes `(input, now)`, says what to send
 //!   ([`Registration::poll_transmit`]), what happened ([`Registration::poll_event`]) and when
 //!   to wake it up ([`Registration::poll_timeout`]). No clock, no sockets, fully unit-tested.
 //! - the IO adapter ([`AccountFlow`]) over rsipstack: dials the account's transport and sends
@@ -13,6 +13,7 @@ mod account;
 mod call;
 mod error;
 mod manual;
+mod mwi;
 mod registration;
 mod screening;
 mod stack;
@@ -25,10 +26,15 @@ pub use call::{
 };
 pub use error::SipError;
 pub use manual::{manual_account_candidates, worth_trying_next};
+pub use mwi::{
+    MAX_SUMMARY_BYTES, MWI_EVENT, MWI_EXPIRES, MWI_MAX_FAILURES, MessageClass, MessageCounts,
+    MessageSummary, MwiEvent, MwiNotification, MwiState, MwiSubscription, NotifiedState,
+    SUMMARY_CONTENT_TYPE, SubscribeOutcome, SubscribeRequest,
+};
 pub use registration::{
     RegisterOutcome, RegisterRequest, Registration, RegistrationEvent, RegistrationPolicy,
     RegistrationState,
 };
 pub use screening::{DatagramVerdict, screen_datagram};
-pub use stack::{AccountFlow, Call, CallAgent, install_crypto_provider};
+pub use stack::{AccountFlow, Call, CallAgent, MwiAgent, install_crypto_provider};
 pub use transport::Transport;

@@ -129,6 +129,7 @@ smoke_tests!(
     sip_datagram,
     sip_stream,
     sip_uri,
+    message_summary,
     sdp_offer,
     rtp_receive,
     deep_link,

@@ -41,6 +41,11 @@ pub struct RegisterArgs {
     /// Print one JSON object per line instead of text.
     #[arg(long)]
     json: bool,
+
+    /// Subscribe to voicemail counts (MWI, RFC 3842) once registered, and print them.
+    /// Counts the server sends without a subscription are printed either way.
+    #[arg(long)]
+    mwi: bool,
 }
 
 /// Runs the subcommand and returns the process exit status.
@@ -54,6 +59,7 @@ pub fn run(args: RegisterArgs) -> ExitCode {
 fn build_account(args: &RegisterArgs) -> Result<AccountConfig, SipError> {
     let mut account = args.account.to_config()?;
     account.expires = args.expires;
+    account.mwi = args.mwi;
     Ok(account)
 }
 

@@ -210,12 +210,7 @@ impl Registration {
 
     /// The REGISTER to send now, if any (at most one is outstanding).
     pub fn poll_transmit(&mut self) -> Option<RegisterRequest> {
-        if self.in_flight.is_some() {
-            return None;
-        }
-        let request = self.to_send.take()?;
-        self.in_flight = Some(request);
-        Some(request)
+        send_next(&mut self.to_send, &mut self.in_flight)
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
@@ -273,33 +268,22 @@ impl Registration {
 
     fn on_interval_too_brief(&mut self, min_expires: Option<u32>, now: Instant) {
         self.too_brief += 1;
-        match min_expires {
-            Some(min)
-                if min > self.requested_expires
-                    && self.too_brief <= self.policy.max_interval_too_brief =>
-            {
-                // RFC 3261 §10.2.8: ask again with at least Min-Expires.
+        match self
+            .policy
+            .follow_min_expires(min_expires, self.requested_expires, self.too_brief)
+        {
+            Ok(min) => {
                 self.requested_expires = min;
                 if self.wanted {
                     self.attempt_now(now, self.state.clone());
                 }
             }
-            _ => self.give_up(SipError::Rejected {
-                status: 423,
-                reason: "Interval Too Brief without a usable Min-Expires".into(),
-            }),
+            Err(error) => self.give_up(error),
         }
     }
 
     fn on_failure(&mut self, error: SipError, retry_after: Option<Duration>, now: Instant) {
-        let transient = matches!(
-            error,
-            SipError::Unreachable(_)
-                | SipError::Timeout
-                | SipError::ServerUnavailable { .. }
-                | SipError::Internal(_)
-        );
-        if !transient {
+        if !error.is_transient() {
             // Wrong password, untrusted certificate, unknown user, bad account: retrying
             // cannot help until the user changes something.
             self.give_up(error);
@@ -378,13 +362,18 @@ impl Registration {
         self.events.push_back(RegistrationEvent { state, reason });
     }
 
-    /// A uniform number in [0, 1) from splitmix64: deterministic per seed, no dependency.
     fn next_unit(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        super::policy::next_unit(&mut self.rng)
     }
+}
+
+/// The queued request, now outstanding, unless one is out already: the one-at-a-time rule
+/// of registrations and subscriptions.
+pub(crate) fn send_next<R: Copy>(to_send: &mut Option<R>, in_flight: &mut Option<R>) -> Option<R> {
+    if in_flight.is_some() {
+        return None;
+    }
+    let request = to_send.take()?;
+    *in_flight = Some(request);
+    Some(request)
 }

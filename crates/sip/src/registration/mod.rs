@@ -7,5 +7,7 @@ mod state;
 mod tests;
 
 pub use machine::Registration;
+pub(crate) use machine::send_next;
 pub use policy::RegistrationPolicy;
+pub(crate) use policy::next_unit;
 pub use state::{RegisterOutcome, RegisterRequest, RegistrationEvent, RegistrationState};

@@ -64,8 +64,37 @@ impl RegistrationPolicy {
         window.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
     }
 
+    /// After the `too_brief`-th 423 Interval Too Brief in a row: the lifetime to ask for
+    /// next (RFC 3261 §10.2.8, RFC 6665 §4.1.2.1: at least the server's `Min-Expires`), or
+    /// why to give up (no usable `Min-Expires`, or a server that keeps raising the bar).
+    pub(crate) fn follow_min_expires(
+        &self,
+        min_expires: Option<u32>,
+        requested: u32,
+        too_brief: u32,
+    ) -> Result<u32, crate::SipError> {
+        match min_expires {
+            Some(min) if min > requested && too_brief <= self.max_interval_too_brief => Ok(min),
+            _ => Err(crate::SipError::Rejected {
+                status: 423,
+                reason: "Interval Too Brief without a usable Min-Expires".into(),
+            }),
+        }
+    }
+
     /// The wait a server's `Retry-After` asks for, within our cap.
     pub fn retry_after_delay(&self, retry_after: Duration) -> Duration {
         retry_after.min(self.retry_after_max)
     }
+}
+
+/// A uniform number in [0, 1) from splitmix64 over `state`: deterministic per seed, no
+/// dependency. The jitter of refreshes and backoffs (registration and subscriptions).
+pub(crate) fn next_unit(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -15,7 +15,7 @@ const ECHOED: [(&str, &str); 5] = [
 ];
 
 /// The methods our endpoint serves, for `Allow` (RFC 3261 §20.5).
-pub(crate) const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(crate) const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY";
 
 /// The octets of the final response `status` to `request`. `tag` becomes the To tag when
 /// the request had none. Never longer than the request plus a status line and three short

@@ -542,13 +542,16 @@ async fn reinvite(
 }
 
 /// Routes requests that arrive at an account's endpoint: new INVITEs become incoming
-/// [`Call`]s, in-dialog requests go to their dialog, OPTIONS is answered.
+/// [`Call`]s, in-dialog requests go to their dialog, other NOTIFYs to MWI, OPTIONS is
+/// answered.
 pub(crate) struct RequestRouter {
     pub dialog_layer: Arc<DialogLayer>,
     pub incoming: mpsc::UnboundedSender<Call>,
     pub contact: Arc<Mutex<Option<rsipstack::sip::Uri>>>,
     /// The registrar (or outbound proxy) address: INVITEs from anywhere else are ghosts.
     pub registrar: SocketAddr,
+    /// NOTIFYs no call's dialog claims: message summaries, or refused.
+    pub mwi: super::mwi::MwiInbox,
 }
 
 impl RequestRouter {
@@ -574,6 +577,10 @@ impl RequestRouter {
                     tracing::debug!(error = %e, "in-dialog request failed");
                 }
             });
+            return;
+        }
+        if method == Method::Notify {
+            self.mwi.notified(tx).await;
             return;
         }
         let status = match method {

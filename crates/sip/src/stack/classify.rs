@@ -1,19 +1,18 @@
-//! Turning the stack's answers into [`RegisterOutcome`]s: whose fault, retry or not.
+//! Turning the stack's answers into [`RegisterOutcome`]s and [`SubscribeOutcome`]s: whose
+//! fault, retry or not.
 
 use std::time::Duration;
 
 use rsipstack::sip::Response;
 
+use crate::mwi::{SubscribeOutcome, SubscribeRequest};
 use crate::{RegisterOutcome, SipError};
 
 /// Maps the final response to one REGISTER exchange. `granted` is what the stack computed
 /// from the 2xx (RFC 3261 §10.2.4), `unregister` says we asked for `Expires: 0`.
 pub(crate) fn response(resp: &Response, granted: u32, unregister: bool) -> RegisterOutcome {
     let status = resp.status_code.code();
-    let reason = resp
-        .wire_reason
-        .clone()
-        .unwrap_or_else(|| resp.status_code.text().to_owned());
+    let reason = reason(resp);
     match status {
         200..=299 => RegisterOutcome::Success {
             granted_expires: if unregister { 0 } else { granted },
@@ -38,6 +37,45 @@ pub(crate) fn response(resp: &Response, granted: u32, unregister: bool) -> Regis
             retry_after: None,
         },
     }
+}
+
+/// Maps the final response to one SUBSCRIBE exchange (RFC 6665 §4.1.2). As for REGISTER,
+/// except: 403 is a refusal of the subscription, not of the password; 481 to a refresh means
+/// the server forgot it; a 2xx grants its `Expires` (what we asked when it has none).
+pub(crate) fn subscribe_response(resp: &Response, request: SubscribeRequest) -> SubscribeOutcome {
+    match resp.status_code.code() {
+        403 => {
+            return SubscribeOutcome::Failed {
+                error: SipError::Rejected {
+                    status: 403,
+                    reason: reason(resp),
+                },
+                retry_after: None,
+            };
+        }
+        481 if request.refresh => return SubscribeOutcome::NoSuchSubscription,
+        _ => {}
+    }
+    let granted = header_seconds(resp, "Expires").unwrap_or(request.expires);
+    match response(resp, granted, request.expires == 0) {
+        RegisterOutcome::Success { granted_expires } => {
+            SubscribeOutcome::Success { granted_expires }
+        }
+        RegisterOutcome::CredentialsRejected => SubscribeOutcome::CredentialsRejected,
+        RegisterOutcome::IntervalTooBrief { min_expires } => {
+            SubscribeOutcome::IntervalTooBrief { min_expires }
+        }
+        RegisterOutcome::Failed { error, retry_after } => {
+            SubscribeOutcome::Failed { error, retry_after }
+        }
+    }
+}
+
+/// The reason phrase the server sent, else the standard one.
+fn reason(resp: &Response) -> String {
+    resp.wire_reason
+        .clone()
+        .unwrap_or_else(|| resp.status_code.text().to_owned())
 }
 
 /// Maps a stack error (no final response at all).
@@ -152,6 +190,66 @@ mod tests {
             response(&parse("SIP/2.0 404 Not Found"), 0, false),
             RegisterOutcome::Failed {
                 error: SipError::Rejected { status: 404, .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn maps_subscribe_responses() {
+        let new = SubscribeRequest {
+            expires: 3600,
+            refresh: false,
+        };
+        let refresh = SubscribeRequest {
+            expires: 3600,
+            refresh: true,
+        };
+        assert_eq!(
+            subscribe_response(&with_header("SIP/2.0 202 Accepted", "Expires: 1800"), new),
+            SubscribeOutcome::Success {
+                granted_expires: 1800
+            }
+        );
+        assert_eq!(
+            subscribe_response(&parse("SIP/2.0 200 OK"), new),
+            SubscribeOutcome::Success {
+                granted_expires: 3600
+            }
+        );
+        assert!(matches!(
+            subscribe_response(&parse("SIP/2.0 489 Bad Event"), new),
+            SubscribeOutcome::Failed {
+                error: SipError::Rejected { status: 489, .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            subscribe_response(&parse("SIP/2.0 403 Forbidden"), new),
+            SubscribeOutcome::Failed {
+                error: SipError::Rejected { status: 403, .. },
+                ..
+            }
+        ));
+        assert_eq!(
+            subscribe_response(&parse("SIP/2.0 401 Unauthorized"), new),
+            SubscribeOutcome::CredentialsRejected
+        );
+        assert_eq!(
+            subscribe_response(&parse("SIP/2.0 481 Subscription Does Not Exist"), refresh),
+            SubscribeOutcome::NoSuchSubscription
+        );
+        assert!(matches!(
+            subscribe_response(&parse("SIP/2.0 481 Subscription Does Not Exist"), new),
+            SubscribeOutcome::Failed {
+                error: SipError::Rejected { status: 481, .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            subscribe_response(&parse("SIP/2.0 408 Request Timeout"), new),
+            SubscribeOutcome::Failed {
+                error: SipError::Timeout,
                 ..
             }
         ));

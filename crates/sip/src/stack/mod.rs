@@ -4,6 +4,7 @@ mod admission;
 pub(crate) mod call;
 mod classify;
 mod dial;
+mod mwi;
 mod screened_udp;
 mod stranger_limit;
 mod tls;
@@ -21,8 +22,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use call::{Call, CallAgent};
+pub use mwi::MwiAgent;
 pub use tls::install_crypto_provider;
 
+use crate::mwi::MwiNotification;
 use crate::{AccountConfig, Password, RegisterOutcome, RegisterRequest, SipError, Transport};
 
 /// Longer than two non-INVITE transactions (challenge + answer, 32 s each at worst), so a
@@ -52,6 +55,8 @@ pub struct AccountFlow {
     contact: Arc<Mutex<Option<rsipstack::sip::Uri>>>,
     agent: CallAgent,
     incoming: Option<mpsc::UnboundedReceiver<Call>>,
+    mwi: MwiAgent,
+    notifications: Option<mpsc::UnboundedReceiver<MwiNotification>>,
 }
 
 impl std::fmt::Debug for AccountFlow {
@@ -106,6 +111,8 @@ impl AccountFlow {
             .build();
         let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        let (notifications_tx, notifications) = mpsc::unbounded_channel();
+        let mwi_dialog = mwi::SharedDialog::default();
         spawn_endpoint(
             &endpoint,
             call::RequestRouter {
@@ -113,6 +120,11 @@ impl AccountFlow {
                 incoming: incoming_tx,
                 contact: contact.clone(),
                 registrar: remote,
+                mwi: mwi::MwiInbox {
+                    dialog: mwi_dialog.clone(),
+                    reports: notifications_tx,
+                    registrar: remote,
+                },
             },
         );
 
@@ -135,6 +147,14 @@ impl AccountFlow {
             destination: dial::sip_addr(transport, remote),
             contact: contact.clone(),
             local_ip,
+        });
+        let mwi = MwiAgent::new(mwi::AgentInner {
+            endpoint: endpoint.inner.clone(),
+            aor: config.aor.clone(),
+            credential: shared_credential.clone(),
+            destination: dial::sip_addr(transport, remote),
+            contact: contact.clone(),
+            dialog: mwi_dialog,
         });
         let mut registration = rsipstack::dialog::registration::Registration::new(
             endpoint.inner.clone(),
@@ -167,6 +187,8 @@ impl AccountFlow {
             contact,
             agent,
             incoming: Some(incoming),
+            mwi,
+            notifications: Some(notifications),
         })
     }
 
@@ -178,6 +200,17 @@ impl AccountFlow {
     /// Incoming calls, once: each arrives ringing-to-be (call [`Call::ring`]).
     pub fn take_incoming_calls(&mut self) -> Option<mpsc::UnboundedReceiver<Call>> {
         self.incoming.take()
+    }
+
+    /// The handle that sends this account's MWI SUBSCRIBEs (clone it freely).
+    pub fn mwi_agent(&self) -> MwiAgent {
+        self.mwi.clone()
+    }
+
+    /// The message-summary NOTIFYs we answered 200 (of our subscription, or unsolicited from
+    /// the registrar), once.
+    pub fn take_mwi_notifications(&mut self) -> Option<mpsc::UnboundedReceiver<MwiNotification>> {
+        self.notifications.take()
     }
 
     /// Replaces the password used to answer challenges (the user typed a new one).
@@ -288,8 +321,9 @@ impl Drop for AccountFlow {
 }
 
 /// Runs the endpoint's transaction and timer loop, and routes requests sent to us: new
-/// INVITEs become incoming calls, in-dialog requests go to their dialog, OPTIONS (keep-alive
-/// probes from registrars) gets 200, methods we do not serve 405 (see `call::RequestRouter`).
+/// INVITEs become incoming calls, in-dialog requests go to their dialog, NOTIFYs of other
+/// dialogs to MWI, OPTIONS (keep-alive probes from registrars) gets 200, methods we do not
+/// serve 405 (see `call::RequestRouter`).
 fn spawn_endpoint(endpoint: &Endpoint, router: call::RequestRouter) {
     let inner = endpoint.inner.clone();
     tokio::spawn(async move {

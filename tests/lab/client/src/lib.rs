@@ -8,6 +8,8 @@
 //! keychain, a PulseAudio server) cannot be set safely in a multi-threaded test process, so
 //! [`rerun_with_env`] runs one test again in a child process with that environment.
 
+pub mod sipp;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
