@@ -39,7 +39,12 @@ test('voicemail: red-dot count in the nav, mark heard, delete after confirming',
   await nav.getByRole('button', { name: 'Voicemail, 2 unheard' }).click();
   const screen = page.getByTestId('voicemail-screen');
   await expect(screen.getByText('2 unheard messages')).toBeVisible();
+  await shell.expectCall('voicemail_sync');
   await shell.snap('18-voicemail');
+
+  await screen.locator('[data-voicemail="vm3"]').getByRole('button', { name: 'Save as WAV file' }).click();
+  await shell.expectCall('voicemail_export', { id: 'vm3', path: null });
+  await expect(page.getByText('Saved to /home/user/Downloads/voicemail-vm3.wav')).toBeVisible();
 
   const first = screen.locator('[data-voicemail="vm1"]');
   await first.getByRole('button', { name: 'Mark as heard' }).click();

@@ -295,7 +295,19 @@ export interface VoicemailMessage {
   receivedAt: number;
   durationSecs: number;
   heard: boolean;
-  saved: boolean;
+}
+
+export interface VoicemailSyncResult {
+  /** Accounts synced from their server. */
+  synced: string[];
+  /** Accounts whose server could not be reached: their cached messages are shown. */
+  offline: string[];
+  /** Accounts that failed otherwise (wrong password, certificate). */
+  failed: CommandError[];
+}
+
+export interface VoicemailExportResult {
+  path: string;
 }
 
 export interface AudioDevice {
@@ -380,7 +392,8 @@ export interface Commands {
   voicemail_stop: [undefined, null];
   voicemail_mark_heard: [{ id: string; heard: boolean }, null];
   voicemail_delete: [{ id: string }, null];
-  voicemail_save: [{ id: string; saved: boolean }, null];
+  voicemail_sync: [undefined, VoicemailSyncResult];
+  voicemail_export: [{ id: string; path: string | null }, VoicemailExportResult];
 
   settings_get: [undefined, Settings];
   settings_set: [{ patch: SettingsPatch }, Settings];
@@ -453,7 +466,8 @@ export const api = {
   voicemailStop: () => call('voicemail_stop'),
   voicemailMarkHeard: (id: string, heard: boolean) => call('voicemail_mark_heard', { id, heard }),
   voicemailDelete: (id: string) => call('voicemail_delete', { id }),
-  voicemailSave: (id: string, saved: boolean) => call('voicemail_save', { id, saved }),
+  voicemailSync: () => call('voicemail_sync'),
+  voicemailExport: (id: string, path: string | null = null) => call('voicemail_export', { id, path }),
 
   settingsGet: () => call('settings_get'),
   settingsSet: (patch: SettingsPatch) => call('settings_set', { patch }),

@@ -253,9 +253,9 @@ for (let i = 0; i < 30; i++) {
 }
 
 let voicemail: VoicemailMessage[] = [
-  { id: 'vm1', accountId: 'acc-1', from: '+1 555 0142', displayName: 'Priya Natarajan', receivedAt: now - 40 * MINUTE, durationSecs: 34, heard: false, saved: false },
-  { id: 'vm2', accountId: 'acc-1', from: '+1 555 0199', displayName: null, receivedAt: now - 300 * MINUTE, durationSecs: 12, heard: false, saved: false },
-  { id: 'vm3', accountId: 'acc-1', from: '201', displayName: 'Marcus Chen', receivedAt: now - 3 * 24 * 60 * MINUTE, durationSecs: 71, heard: true, saved: true },
+  { id: 'vm1', accountId: 'acc-1', from: '+1 555 0142', displayName: 'Priya Natarajan', receivedAt: now - 40 * MINUTE, durationSecs: 34, heard: false },
+  { id: 'vm2', accountId: 'acc-1', from: '+1 555 0199', displayName: null, receivedAt: now - 300 * MINUTE, durationSecs: 12, heard: false },
+  { id: 'vm3', accountId: 'acc-1', from: '201', displayName: 'Marcus Chen', receivedAt: now - 3 * 24 * 60 * MINUTE, durationSecs: 71, heard: true },
 ];
 
 function sendMwi() {
@@ -443,9 +443,10 @@ const handlers: Handlers = {
     later(0, sendMwi);
     return null;
   },
-  voicemail_save: ({ id, saved }) => {
-    findVoicemail(id).saved = saved;
-    return null;
+  voicemail_sync: () => ({ synced: ['acc-1'], offline: [], failed: [] }),
+  voicemail_export: ({ id, path }) => {
+    findVoicemail(id);
+    return { path: path ?? `/home/user/Downloads/voicemail-${id}.wav` };
   },
 
   settings_get: () => ({ ...state.settings }),
