@@ -27,6 +27,7 @@ enum Command {
     Accounts(commands::accounts::AccountsArgs),
     Logout(commands::accounts::LogoutArgs),
     Voicemail(commands::voicemail::VoicemailArgs),
+    Refresh(commands::refresh::RefreshArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Accounts(args) => commands::accounts::run_accounts(args),
         Command::Logout(args) => commands::accounts::run_logout(args),
         Command::Voicemail(args) => commands::voicemail::run(args),
+        Command::Refresh(args) => commands::refresh::run(args),
     }
 }
 

@@ -27,6 +27,9 @@ pub enum ProfileError {
     /// The voicemail mailbox's password is not in the keychain.
     #[error("the voicemail password of {0:?} is not in the keychain: sign in again")]
     NoVoicemailPassword(String),
+    /// The provider refused or could not be reached while refreshing.
+    #[error(transparent)]
+    Onboarding(#[from] sidetone_onboarding::OnboardingError),
     /// A saved value can no longer be used (e.g. an address this version refuses).
     #[error("the saved account {account:?} is unusable: {reason}")]
     Unusable {
@@ -49,9 +52,22 @@ impl ProfileError {
             ProfileError::NoVoicemail(_) => "profile.no_voicemail",
             ProfileError::NoVoicemailPassword(_) => "profile.no_voicemail_password",
             ProfileError::Unusable { .. } => "profile.unusable_account",
+            ProfileError::Onboarding(e) => onboarding_code(e),
         }
     }
 }
 
 /// The crate's result.
 pub type Result<T, E = ProfileError> = std::result::Result<T, E>;
+
+/// The stable code of an onboarding failure met while refreshing.
+fn onboarding_code(error: &sidetone_onboarding::OnboardingError) -> &'static str {
+    use sidetone_onboarding::OnboardingError as E;
+    match error {
+        E::SessionExpired | E::AccessTokenRejected => "auth.session_expired",
+        E::WrongPassword | E::PasswordExpired { .. } => "auth.wrong_password",
+        E::Unreachable { .. } => "net.unreachable",
+        E::Timeout { .. } => "net.timeout",
+        _ => "onboarding.refresh_failed",
+    }
+}

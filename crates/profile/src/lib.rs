@@ -11,6 +11,7 @@
 
 mod account_list;
 mod error;
+pub mod refresh;
 mod saved_account;
 mod secrets;
 pub mod terms;

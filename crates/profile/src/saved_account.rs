@@ -74,6 +74,19 @@ pub struct SavedAccount {
     /// saved before this existed read as off.
     #[serde(default)]
     pub mwi: bool,
+    /// Where the provisioning document is fetched again (its `provisioning.url`).
+    #[serde(default)]
+    pub provisioning_url: Option<String>,
+    /// Seconds between document refreshes (the document's `provisioning.refresh_interval`).
+    #[serde(default)]
+    pub refresh_interval_secs: Option<u64>,
+    /// When the document was last fetched, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub refreshed_at_ms: Option<i64>,
+    /// The provider ended the session (or no credentials to refresh with are kept): the user
+    /// must sign in again. The line keeps working with what it has until then.
+    #[serde(default)]
+    pub sign_in_again: bool,
 }
 
 impl SavedAccount {
@@ -96,6 +109,10 @@ impl SavedAccount {
             sso_client_id: None,
             voicemail: None,
             mwi: config.mwi,
+            provisioning_url: None,
+            refresh_interval_secs: None,
+            refreshed_at_ms: None,
+            sign_in_again: false,
         }
     }
 

@@ -71,6 +71,23 @@ impl AccountSecrets {
         Ok(self.vault.load(account_id, SecretKind::VoicemailPassword)?)
     }
 
+    /// Files the provider password, kept only when the user chose to stay signed in (it
+    /// fetches the document again).
+    pub fn store_provisioning_password(
+        &self,
+        account_id: &str,
+        password: &SecretString,
+    ) -> Result<()> {
+        Ok(self
+            .vault
+            .store(account_id, SecretKind::ProvisioningPassword, password)?)
+    }
+
+    /// One secret of an account, if filed.
+    pub(crate) fn load(&self, account_id: &str, kind: SecretKind) -> Result<Option<SecretString>> {
+        Ok(self.vault.load(account_id, kind)?)
+    }
+
     /// Removes every secret of an account (sign-out). Removing what is not there is fine.
     pub fn forget(&self, account_id: &str) -> Result<()> {
         Ok(self.vault.delete_account(account_id)?)

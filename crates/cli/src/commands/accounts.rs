@@ -128,5 +128,7 @@ fn account_json(account: &SavedAccount) -> serde_json::Value {
         "method": account.method,
         "account_number": account.account_number,
         "voicemail": account.voicemail.is_some(),
+        "sign_in_again": account.sign_in_again,
+        "refreshed_at_ms": account.refreshed_at_ms,
     })
 }

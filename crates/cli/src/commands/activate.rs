@@ -5,7 +5,9 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use sidetone_store::UnixMillis;
 
 use sidetone_engine::provisioned::{self, ProvisionedLine};
 use sidetone_engine::{EngineError, EngineEvent, EngineHandle};
@@ -32,6 +34,8 @@ pub struct Fetched {
     pub method: SignInMethod,
     /// For single sign-on: the issuer, client id and refresh token.
     pub sso: Option<SsoSaved>,
+    /// The provider password, kept to refresh the document ("stay signed in").
+    pub provisioning_password: Option<SecretString>,
 }
 
 /// What is kept of a single sign-on.
@@ -125,7 +129,7 @@ fn activate_lines(
     let mut saved_lines = Vec::new();
     for line in lines {
         let id = line_id(line);
-        store_secrets(&secrets, &id, line, fetched.sso.as_ref())?;
+        store_secrets(&secrets, &id, line, fetched)?;
         let (config, registered) = match register_once(session, line) {
             Ok(result) => result,
             Err(error) => {
@@ -144,6 +148,10 @@ fn activate_lines(
         );
         saved.sso_issuer = fetched.sso.as_ref().map(|s| s.issuer.clone());
         saved.sso_client_id = fetched.sso.as_ref().map(|s| s.client_id.clone());
+        saved.remember_refresh(
+            &fetched.document,
+            UnixMillis::from_system_time(SystemTime::now()),
+        );
         list.upsert(saved)?;
         saved_lines.push(serde_json::json!({
             "id": id, "registered": registered, "transport": config.transport,
@@ -200,8 +208,7 @@ fn settle_terms(
         licence_version,
         emergency_version,
         emergency_address: answer.emergency_address.clone(),
-        accepted_at_ms: sidetone_store::UnixMillis::from_system_time(std::time::SystemTime::now())
-            .as_millis(),
+        accepted_at_ms: UnixMillis::from_system_time(SystemTime::now()).as_millis(),
     };
     Ok(terms::accept(&opened.store, host, &accepted)?)
 }
@@ -210,8 +217,12 @@ fn store_secrets(
     secrets: &AccountSecrets,
     id: &str,
     line: &ProvisionedLine,
-    sso: Option<&SsoSaved>,
+    fetched: &Fetched,
 ) -> Result<(), CliError> {
+    let sso = fetched.sso.as_ref();
+    if let Some(password) = &fetched.provisioning_password {
+        secrets.store_provisioning_password(id, password)?;
+    }
     if let Some(password) = line.candidates.first().and_then(|c| c.password.as_ref()) {
         secrets.store_sip_password(id, password)?;
     }

@@ -10,5 +10,6 @@ pub mod history;
 pub mod manual_login;
 pub mod profile_args;
 pub mod provision;
+pub mod refresh;
 pub mod register;
 pub mod voicemail;

@@ -78,6 +78,10 @@ pub struct SignInOptions {
     /// Only show what the document would set up; save nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Do not keep the provider password in the keychain: the document is not refreshed and
+    /// you sign in again when the provider changes something.
+    #[arg(long)]
+    no_stay_signed_in: bool,
     /// Accept the provider's licence and emergency-calling terms (printed first).
     #[arg(long)]
     accept_terms: bool,
@@ -420,11 +424,20 @@ async fn finish(
         }
         _ => return Err(Failure::Other("unexpected answer".into())),
     };
+    // Staying signed in keeps the provider password for document refreshes; single sign-on
+    // keeps its refresh token either way (it is what "signed in" means there).
+    let provisioning_password = match &signed_in.auth {
+        Authentication::Password { password, .. } if !args.no_stay_signed_in => {
+            Some(password.clone())
+        }
+        _ => None,
+    };
     Ok(Outcome::Fetched(Box::new(Fetched {
         document: *document,
         host: host.to_owned(),
         method: signed_in.method,
         sso: signed_in.sso,
+        provisioning_password,
     })))
 }
 
