@@ -45,6 +45,14 @@ pub fn store_voicemail_password(
     Ok(AccountSecrets::new().store_voicemail_password(account_id, password)?)
 }
 
+/// Keeps the provider password for document refreshes ("stay signed in"). Blocks.
+pub fn store_provisioning_password(
+    account_id: &str,
+    password: &SecretString,
+) -> Result<(), CommandError> {
+    Ok(AccountSecrets::new().store_provisioning_password(account_id, password)?)
+}
+
 /// An account's SIP password from the keychain, if one is stored. Blocks.
 pub fn load_password(account_id: &str) -> Result<Option<Password>, CommandError> {
     Ok(AccountSecrets::new().sip_password(account_id)?)

@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod events;
 mod onboarding;
+mod refresh;
 mod registration;
 mod state;
 mod voicemail;
@@ -53,6 +54,7 @@ pub fn run() {
             events::forward(handle.clone(), &app.state::<AppState>().engine);
             restore_accounts(&handle);
             voicemail::keep_synced(handle.clone());
+            refresh::keep_current(handle.clone());
             // Links that launched the app, then every later one.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 commands::deep_link::deliver(&handle, urls.into_iter().map(|u| u.to_string()));
@@ -80,6 +82,7 @@ pub fn run() {
             commands::onboarding::terms_accept,
             commands::accounts::accounts_list,
             commands::accounts::account_sign_out,
+            commands::accounts::account_refresh,
             commands::deep_link::deep_link_pending,
             commands::calls::call_dial,
             commands::calls::call_answer,

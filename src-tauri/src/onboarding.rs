@@ -140,6 +140,10 @@ pub struct PendingAccount {
     pub terms: Terms,
     /// For a single sign-on account: where it signed in, and its refresh token.
     pub sso: Option<SsoSession>,
+    /// Where and how often the document refreshes.
+    pub refresh: Option<sidetone_onboarding::Refresh>,
+    /// The provider password, kept for refreshes when the user chose to stay signed in.
+    pub kept_password: Option<SecretString>,
 }
 
 /// What is kept of a single sign-on: enough to fetch the document again without the browser.

@@ -31,6 +31,10 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
             let id = first.id.to_string();
             blocking(move || accounts::store_refresh_token(&id, &token)).await??;
         }
+        if let Some(password) = pending.kept_password.clone() {
+            let id = first.id.to_string();
+            blocking(move || accounts::store_provisioning_password(&id, &password)).await??;
+        }
         if let Some(password) = line.voicemail.as_ref().and_then(|v| v.password.clone()) {
             let id = first.id.to_string();
             blocking(move || accounts::store_voicemail_password(&id, &password)).await??;
@@ -53,6 +57,7 @@ pub async fn activate(state: &AppState, pending: PendingAccount) -> Result<(), C
         );
         saved.sso_issuer = pending.sso.as_ref().map(|s| s.issuer.clone());
         saved.sso_client_id = pending.sso.as_ref().map(|s| s.client_id.clone());
+        saved.remember_refresh_from(pending.refresh.as_ref(), crate::voicemail::now());
         accounts::save(&*state.store()?, saved)?;
     }
     Ok(())

@@ -50,9 +50,7 @@ impl AccountSecrets {
 
     /// Files a single sign-on refresh token (the newest replaces the old).
     pub fn store_refresh_token(&self, account_id: &str, token: &SecretString) -> Result<()> {
-        Ok(self
-            .vault
-            .store(account_id, SecretKind::RefreshToken, token)?)
+        self.store(account_id, SecretKind::RefreshToken, token)
     }
 
     /// Files the password of an account's voicemail mailbox.
@@ -61,9 +59,7 @@ impl AccountSecrets {
         account_id: &str,
         password: &SecretString,
     ) -> Result<()> {
-        Ok(self
-            .vault
-            .store(account_id, SecretKind::VoicemailPassword, password)?)
+        self.store(account_id, SecretKind::VoicemailPassword, password)
     }
 
     /// The password of an account's voicemail mailbox, if one is filed.
@@ -78,9 +74,12 @@ impl AccountSecrets {
         account_id: &str,
         password: &SecretString,
     ) -> Result<()> {
-        Ok(self
-            .vault
-            .store(account_id, SecretKind::ProvisioningPassword, password)?)
+        self.store(account_id, SecretKind::ProvisioningPassword, password)
+    }
+
+    /// Files one secret of an account (the newest replaces the old).
+    fn store(&self, account_id: &str, kind: SecretKind, secret: &SecretString) -> Result<()> {
+        Ok(self.vault.store(account_id, kind, secret)?)
     }
 
     /// One secret of an account, if filed.

@@ -38,6 +38,7 @@ pub struct AccountView {
     method: String,
     registration: &'static str,
     terms_pending: bool,
+    sign_in_again: bool,
 }
 
 /// Signs in with a server name, login ID and password typed by hand: tries TLS, TCP, then
@@ -100,12 +101,14 @@ pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, Com
         server_host: p.server_host,
         method: p.method.as_str().to_owned(),
         terms_pending: true,
+        sign_in_again: false,
     });
     Ok(saved
         .into_iter()
         .map(|a| AccountView {
             registration: states.get(&a.id).copied().unwrap_or("unregistered"),
             display_name: a.display_name.clone().unwrap_or_else(|| a.login_id.clone()),
+            sign_in_again: a.sign_in_again,
             id: a.id,
             login_id: a.login_id,
             provider_name: a.provider_name,
@@ -115,6 +118,20 @@ pub fn accounts_list(state: State<'_, AppState>) -> Result<Vec<AccountView>, Com
         })
         .chain(waiting)
         .collect())
+}
+
+/// Fetches an account's provisioning document again now and applies it.
+#[tauri::command]
+pub async fn account_refresh(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<crate::refresh::RefreshStatus, CommandError> {
+    let account = accounts::load_all(&*state.store()?)?
+        .into_iter()
+        .find(|a| a.id == account_id)
+        .ok_or_else(|| CommandError::new("profile.unknown_account", "No such account."))?;
+    crate::refresh::refresh_account(&app, account).await
 }
 
 /// Signs an account out: unregisters it, forgets it and removes its secrets.

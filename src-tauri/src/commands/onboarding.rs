@@ -265,7 +265,8 @@ pub async fn onboarding_sign_in_token(
         FetchOutcome::Document(document) => {
             let host = resolved.server_host();
             let result =
-                provisioned_account(&state, *document, host, SignInMethod::Token, None).await?;
+                provisioned_account(&state, *document, host, SignInMethod::Token, None, None)
+                    .await?;
             state.onboarding.forget(&deployment_id);
             Ok(TokenSignInView::SignedIn { result })
         }
@@ -287,9 +288,6 @@ pub async fn onboarding_sign_in_password(
     password: String,
     stay_signed_in: bool,
 ) -> Result<SignInResult, CommandError> {
-    // Staying signed in is what a softphone does: the SIP password lives in the keychain
-    // either way; the flag matters for SSO refresh tokens.
-    let _ = stay_signed_in;
     let resolved = state.onboarding.deployment(&deployment_id)?;
     let (url, known_login) = match &resolved {
         Resolved::Link(d) => (d.provisioning_url.clone(), d.user.clone()),
@@ -316,15 +314,23 @@ pub async fn onboarding_sign_in_password(
             "Enter your password.",
         ));
     }
-    let auth = Authentication::Password {
-        login_id,
-        password: SecretString::from(password),
-    };
+    let password = SecretString::from(password);
+    // Staying signed in keeps the provider password in the keychain so the document can be
+    // fetched again; without it the user signs in again when a refresh is due.
+    let kept_password = stay_signed_in.then(|| password.clone());
+    let auth = Authentication::Password { login_id, password };
     let host = resolved.server_host();
     match state.onboarding.client()?.fetch(&url, &auth).await? {
         FetchOutcome::Document(document) => {
-            let result =
-                provisioned_account(&state, *document, host, SignInMethod::Password, None).await?;
+            let result = provisioned_account(
+                &state,
+                *document,
+                host,
+                SignInMethod::Password,
+                None,
+                kept_password,
+            )
+            .await?;
             state.onboarding.forget(&deployment_id);
             Ok(result)
         }
@@ -359,6 +365,7 @@ pub(crate) async fn provisioned_account(
     server_host: String,
     method: SignInMethod,
     sso: Option<SsoSession>,
+    kept_password: Option<SecretString>,
 ) -> Result<SignInResult, CommandError> {
     let ca_file = match provisioned::trust_pem(&validated) {
         Some(pem) => Some(write_trust(state, &server_host, &pem)?),
@@ -392,6 +399,8 @@ pub(crate) async fn provisioned_account(
             extensions: Default::default(),
         }),
         sso,
+        refresh: document.provisioning.clone(),
+        kept_password,
     };
     let terms_required = terms::outstanding(&*state.store()?, &server_host, &pending.terms)?;
     if terms_required {
@@ -405,9 +414,13 @@ pub(crate) async fn provisioned_account(
     })
 }
 
+/// True when the line is set up already. One waiting for its user to sign in again is not:
+/// signing in again replaces its secrets and clears the mark.
 fn already_added(state: &AppState, account_id: &str) -> Result<bool, CommandError> {
     let saved = crate::accounts::load_all(&*state.store()?)?;
-    Ok(saved.iter().any(|a| a.id == account_id))
+    Ok(saved
+        .iter()
+        .any(|a| a.id == account_id && !a.sign_in_again))
 }
 
 /// Writes the provider's CA certificates where its accounts will find them.

@@ -87,6 +87,7 @@ async fn sign_in_sso(
                 host,
                 sidetone_profile::SignInMethod::Sso,
                 Some(sso),
+                None,
             )
             .await?;
             state.onboarding.forget(deployment_id);

@@ -59,3 +59,19 @@ test('voicemail: red-dot count in the nav, mark heard, delete after confirming',
   await expect(screen.locator('[data-voicemail="vm2"]')).toHaveCount(0);
   await expect(nav.getByTestId('voicemail-badge')).toHaveCount(0);
 });
+
+test('a session the provider ended: told at once, and "Sign in again" starts from the login ID', async ({
+  page,
+  shell,
+}) => {
+  await openApp(page, { accounts: 'registered' });
+  await shell.emit('session_expired', {
+    accountId: 'acc-1',
+    loginId: 'ann@northwind.example',
+    providerName: 'Northwind Telecom',
+  });
+  await expect(page.getByText('Your sign-in with Northwind Telecom has ended.')).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Settings' }).click();
+  await page.getByTestId('sign-in-again-acc-1').click();
+  await shell.expectCall('onboarding_parse_input', { input: 'ann@northwind.example' });
+});

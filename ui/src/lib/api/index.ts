@@ -206,6 +206,14 @@ export interface Account {
   registrationReason?: CommandError;
   /** Signed in, but the terms are not accepted yet: the onboarding resumes at the terms. */
   termsPending: boolean;
+  /** The provider ended the sign-in (or nothing is kept to refresh with): sign in again. */
+  signInAgain: boolean;
+}
+
+export interface SessionExpired {
+  accountId: string;
+  loginId: string;
+  providerName: string;
 }
 
 export interface CallQuality {
@@ -369,6 +377,7 @@ export interface Commands {
 
   accounts_list: [undefined, Account[]];
   account_sign_out: [{ accountId: string }, null];
+  account_refresh: [{ accountId: string }, 'refreshed' | 'sign_in_again'];
 
   call_dial: [{ target: string; accountId: string | null }, { callId: string }];
   call_answer: [{ callId: string }, null];
@@ -445,6 +454,7 @@ export const api = {
 
   accountsList: () => call('accounts_list'),
   signOut: (accountId: string) => call('account_sign_out', { accountId }),
+  accountRefresh: (accountId: string) => call('account_refresh', { accountId }),
 
   dial: (target: string, accountId: string | null = null) => call('call_dial', { target, accountId }),
   answer: (callId: string) => call('call_answer', { callId }),
@@ -513,6 +523,7 @@ export interface Events {
   voicemail_playback: VoicemailPlayback;
   audio_level: AudioLevel;
   accounts_changed: null;
+  session_expired: SessionExpired;
 }
 
 export type EventName = keyof Events;

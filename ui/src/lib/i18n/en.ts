@@ -232,6 +232,8 @@ export const en = {
   'settings.accounts': 'Accounts',
   'settings.addAccount': 'Add account',
   'settings.signOut': 'Sign out',
+  'settings.signInAgain': 'Sign in again',
+  'session.expired': 'Your sign-in with {provider} has ended. Sign in again to keep this line up to date.',
   'settings.signOutConfirm': 'Confirm sign out',
   'settings.saved': 'Saved',
 

@@ -13,6 +13,7 @@ import {
   type Settings,
   type SettingsPatch,
 } from '../api';
+import { t } from '../i18n';
 import { describeError } from '../util/errors';
 import { applyTheme } from './theme';
 
@@ -120,6 +121,11 @@ class AppState {
       }),
       on('deep_link', (d) => this.handleDeepLink(d.url)),
       on('accounts_changed', () => void this.refreshAccounts()),
+      on('session_expired', (e) => {
+        const account = this.accounts.find((a) => a.id === e.accountId);
+        if (account) account.signInAgain = true;
+        this.showError(t('session.expired', { provider: e.providerName }));
+      }),
     ]);
   }
 

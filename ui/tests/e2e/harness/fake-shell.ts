@@ -75,6 +75,7 @@ const ANN: Account = {
   method: 'password',
   registration: 'registered',
   termsPending: false,
+  signInAgain: false,
 };
 
 function loadState(): State {
@@ -179,6 +180,7 @@ function signIn(password: string, loginId: string): SignInResult {
     loginId,
     registration: 'unregistered',
     termsPending: true,
+    signInAgain: false,
   };
   state.accounts = [account];
   persist();
@@ -339,6 +341,11 @@ const handlers: Handlers = {
   },
 
   accounts_list: () => state.accounts.map((a) => ({ ...a })),
+  account_refresh: ({ accountId }) => {
+    const account = state.accounts.find((a) => a.id === accountId);
+    if (!account) fail('profile.unknown_account', 'No such account.');
+    return account.signInAgain ? 'sign_in_again' : 'refreshed';
+  },
   account_sign_out: ({ accountId }) => {
     state.accounts = state.accounts.filter((a) => a.id !== accountId);
     persist();
