@@ -104,9 +104,15 @@ def previous_lines(path: Path) -> dict[str, str]:
         return kept
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 7 and cells[1] not in ("—", "Sidetone", "---"):
-            note = cells[6] if "earlier run" in cells[6] else (cells[6] + "; kept from an earlier run").lstrip("; ")
-            kept[cells[0]] = "| " + " | ".join(cells[:6] + [note]) + " |"
+        if len(cells) != 7 or cells[1] in ("Sidetone", "---"):
+            continue
+        if cells[1] == "—":
+            # Not measured: keep its note (why not), which the skipped module wrote.
+            if cells[6]:
+                kept[cells[0]] = "| " + " | ".join(cells) + " |"
+            continue
+        note = cells[6] if "earlier run" in cells[6] else (cells[6] + "; kept from an earlier run").lstrip("; ")
+        kept[cells[0]] = "| " + " | ".join(cells[:6] + [note]) + " |"
     return kept
 
 

@@ -14,22 +14,47 @@ ROWS = [
 ]
 
 
-def run(_ctx):
-    results = {}
-    out = run_example("sidetone-store", "history_bench")
+def _history_rows(out, data_set):
+    """(median ms, "name (data set)") of each filter and each search row of history_bench."""
     filters, searches = [], []
-    # Rows look like: `<name>  <total>  <median ms>  <p95 ms>  <max ms>`.
+    # Rows look like: `<name>  <total>  <median ms>  <p95 ms>  <max ms>`; the deep page, the
+    # missed-since-seen count and the CSV report are not page + count figures.
     for line in out.splitlines():
         m = re.match(r"^(.+?)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)$", line.strip())
-        if m and "page" not in m.group(1):
-            (searches if "search" in m.group(1) else filters).append((float(m.group(3)), m.group(1)))
+        if not m or "page" in m.group(1) or m.group(1).startswith(("missed since", "CSV")):
+            continue
+        row = (float(m.group(3)), f"{m.group(1).strip()} ({data_set})")
+        (searches if "search" in m.group(1) else filters).append(row)
+    return filters, searches
+
+
+def run(_ctx):
+    results = {}
+    filters, searches = [], []
+    # Both data sets: ~1,000 parties, and every call with its own party (search's worst case).
+    for data_set, args in (("~1,000 parties", ()), ("every call a new party", ("100000", "distinct"))):
+        f, s = _history_rows(run_example("sidetone-store", "history_bench", *args), data_set)
+        filters += f
+        searches += s
     if filters:
         worst = max(filters)
-        results["history_page"] = Measurement(worst[0], None, f"worst: {worst[1].strip()}")
+        results["history_page"] = Measurement(worst[0], None, f"worst: {worst[1]}")
     if searches:
         worst = max(searches)
-        results["history_search"] = Measurement(worst[0], None, f"worst: {worst[1].strip()}")
+        over = sorted(name for ms, name in searches if ms > 5.0)
+        note = f"worst: {worst[1]}; over 5 ms: {', '.join(over) if over else 'none'}"
+        results["history_search"] = Measurement(worst[0], None, note)
 
+    # The voicemail figures need the lab's Dovecot; without it the history figures still count.
+    try:
+        results.update(_voicemail())
+    except Exception as exc:  # noqa: BLE001 - reported in the table, the run goes on
+        print(f"storage: voicemail sync bench failed: {exc}")
+    return results
+
+
+def _voicemail():
+    results = {}
     out = run_example("sidetone-voicemail", "sync_bench", release=False)
     first = re.search(r"first sync \(\d+ messages, metadata\): (\S+)", out)
     resync = re.search(r"no-change resync: median (\S+),", out)

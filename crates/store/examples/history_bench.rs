@@ -110,10 +110,45 @@ fn main() -> Result<(), Box<dyn Error>> {
             "missed + search \"smith\"",
             search(CallKind::Missed, "smith"),
         ),
+        ("search \"sm\"", search(CallKind::All, "sm")),
+        ("search \"0\"", search(CallKind::All, "0")),
+        ("search one number", search(CallKind::All, "5550007919")),
+        (
+            "30 days + search \"smith\"",
+            CallQuery {
+                from: last_30_days.0,
+                until: last_30_days.1,
+                ..search(CallKind::All, "smith")
+            },
+        ),
+        (
+            "30 days + search \"a\"",
+            CallQuery {
+                from: last_30_days.0,
+                until: last_30_days.1,
+                ..search(CallKind::All, "a")
+            },
+        ),
+        (
+            "incoming, 30 days + search \"55\"",
+            CallQuery {
+                from: last_30_days.0,
+                until: last_30_days.1,
+                ..search(CallKind::Incoming, "55")
+            },
+        ),
+        (
+            "missed, 1 year + search \"müller\"",
+            CallQuery {
+                from: Some(UnixMillis(NOW - 365 * DAY_MS)),
+                until: last_30_days.1,
+                ..search(CallKind::Missed, "müller")
+            },
+        ),
     ];
 
     println!(
-        "\n{:<30} {:>8} {:>10} {:>10} {:>10}",
+        "\n{:<36} {:>8} {:>10} {:>10} {:>10}",
         "page of 50 + count", "total", "median ms", "p95 ms", "max ms"
     );
     for (name, query) in &cases {
@@ -189,7 +224,7 @@ fn report(name: &str, total: u64, times: &mut [Duration]) {
     let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
     let max = times[times.len() - 1];
     println!(
-        "{name:<30} {total:>8} {:>10.3} {:>10.3} {:>10.3}",
+        "{name:<36} {total:>8} {:>10.3} {:>10.3} {:>10.3}",
         ms(median),
         ms(p95),
         ms(max)

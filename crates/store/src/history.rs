@@ -4,9 +4,11 @@ use std::fmt;
 use std::time::Duration;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
+use self::search::{Search, SearchPlan};
+use self::search_index::Tally;
 use crate::settings::MISSED_SEEN_KEY;
 use crate::{Error, Result, Store, UnixMillis};
 
@@ -323,7 +325,14 @@ impl<'s> CallHistory<'s> {
                 ])
             })
             .map_err(err)?;
-            Ok(CallId(conn.last_insert_rowid()))
+            let id = conn.last_insert_rowid();
+            search_index::count_call(
+                conn,
+                party_id,
+                Tally::call(call.direction == Direction::Incoming, false),
+            )
+            .map_err(err)?;
+            Ok(CallId(id))
         })
     }
 
@@ -348,10 +357,23 @@ impl<'s> CallHistory<'s> {
         if let Some(t) = &end.transfer {
             check_text("transfer target", &t.target, true)?;
         }
-        let changed = self
-            .store
-            .conn()
-            .prepare_cached(
+        let conn = self.store.conn();
+        let err = |e| self.store.db_err(e);
+        self.store.atomically(|| {
+            // Whether it was missed before, for the search counts of missed calls.
+            let before: Option<(i64, bool)> = conn
+                .prepare_cached(
+                    "SELECT party_id, disposition IS 'missed' FROM call_history WHERE id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(err)?;
+            let Some((party_id, was_missed)) = before else {
+                return found(0, id);
+            };
+            conn.prepare_cached(
                 "UPDATE call_history SET
                      ended_at = ?2,
                      disposition = ?3,
@@ -370,8 +392,14 @@ impl<'s> CallHistory<'s> {
                     end.transfer.as_ref().map(|t| t.target.as_str()),
                 ])
             })
-            .map_err(|e| self.store.db_err(e))?;
-        found(changed, id)
+            .map_err(err)?;
+            let missed = end.disposition == Disposition::Missed;
+            if missed != was_missed {
+                search_index::count_call(conn, party_id, Tally::missed_changed(missed))
+                    .map_err(err)?;
+            }
+            Ok(())
+        })
     }
 
     /// Closes calls left without an end by a crash: answered ones become
@@ -408,6 +436,16 @@ impl<'s> CallHistory<'s> {
     /// One page of the calls matching `query`, with the total count for the filter. Page
     /// and count are read in one transaction, so they agree.
     pub fn query(&self, query: &CallQuery) -> Result<CallPage> {
+        self.query_with(query, |_, search| Ok(search))
+    }
+
+    /// [`CallHistory::query`], with `plan` having the last word on how the search runs
+    /// (tests use it to run every plan).
+    fn query_with(
+        &self,
+        query: &CallQuery,
+        plan: impl FnOnce(&rusqlite::Connection, Search) -> rusqlite::Result<Search>,
+    ) -> Result<CallPage> {
         if query.limit == 0 || query.limit > MAX_PAGE_SIZE {
             return Err(Error::invalid(format!(
                 "page size {} is not between 1 and {MAX_PAGE_SIZE}",
@@ -416,36 +454,12 @@ impl<'s> CallHistory<'s> {
         }
         let needle = search_needle(query)?;
         let conn = self.store.conn();
-        let err = |e| self.store.db_err(e);
         let (total, raws) = self.store.atomically(|| {
-            let search = match needle {
-                None => None,
-                Some(needle) => {
-                    let matched = collect_matching_parties(conn, needle).map_err(err)?;
-                    if matched == 0 {
-                        return Ok((0, Vec::new()));
-                    }
-                    Some(if matched <= PARTY_PLAN_MAX_PARTIES {
-                        SearchPlan::ByParty
-                    } else {
-                        SearchPlan::Scan
-                    })
-                }
-            };
-            let filter = Filter::new(query, search);
-            let total: i64 = conn
-                .prepare_cached(&filter.count_sql())
-                .and_then(|mut s| s.query_row(params_from_iter(&filter.values), |r| r.get(0)))
-                .map_err(err)?;
-            let (sql, values) = filter.page_sql(query.after, query.limit);
-            let raws = conn
-                .prepare_cached(&sql)
-                .and_then(|mut s| {
-                    s.query_map(params_from_iter(&values), RawCall::read)?
-                        .collect::<rusqlite::Result<Vec<RawCall>>>()
-                })
-                .map_err(err)?;
-            Ok((total, raws))
+            let search = needle
+                .map(|needle| plan(conn, search::prepare(conn, needle, query)?))
+                .transpose()
+                .map_err(|e| self.store.db_err(e))?;
+            self.read_page(query, search.as_ref())
         })?;
 
         let mut calls = raws
@@ -467,6 +481,35 @@ impl<'s> CallHistory<'s> {
             total: u64::try_from(total).unwrap_or(0),
             next,
         })
+    }
+
+    /// The total and the page's rows (one more than the limit, if there are) of `query`,
+    /// its search planned as `search` says.
+    fn read_page(&self, query: &CallQuery, search: Option<&Search>) -> Result<(i64, Vec<RawCall>)> {
+        let conn = self.store.conn();
+        let err = |e| self.store.db_err(e);
+        let known_total = match search {
+            None => None,
+            Some(s) if s.plan == SearchPlan::Nothing => return Ok((0, Vec::new())),
+            Some(s) => s.total,
+        };
+        let filter = Filter::new(query, search);
+        let total: i64 = match known_total {
+            Some(total) => total,
+            None => conn
+                .prepare_cached(&filter.count_sql())
+                .and_then(|mut s| s.query_row(params_from_iter(&filter.values), |r| r.get(0)))
+                .map_err(err)?,
+        };
+        let (sql, values) = filter.page_sql(query.after, query.limit);
+        let raws = conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(params_from_iter(&values), RawCall::read)?
+                    .collect::<rusqlite::Result<Vec<RawCall>>>()
+            })
+            .map_err(err)?;
+        Ok((total, raws))
     }
 
     /// Missed calls that ended after the last [`CallHistory::mark_missed_seen`] (all missed
@@ -508,19 +551,22 @@ impl<'s> CallHistory<'s> {
         let conn = self.store.conn();
         let err = |e| self.store.db_err(e);
         self.store.atomically(|| {
-            let party_id: Option<i64> = conn
-                .prepare_cached("DELETE FROM call_history WHERE id = ?1 RETURNING party_id")
-                .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
+            let deleted: Option<(i64, bool, bool)> = conn
+                .prepare_cached(
+                    "DELETE FROM call_history WHERE id = ?1
+                     RETURNING party_id, direction = 'incoming', disposition IS 'missed'",
+                )
+                .and_then(|mut s| {
+                    s.query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(err)?;
-            let Some(party_id) = party_id else {
+            let Some((party_id, incoming, missed)) = deleted else {
                 return Ok(false);
             };
-            conn.prepare_cached(
-                "DELETE FROM remote_party WHERE id = ?1
-               AND NOT EXISTS (SELECT 1 FROM call_history WHERE party_id = ?1)",
-            )
-            .and_then(|mut s| s.execute([party_id]))
-            .map_err(err)?;
+            search_index::count_call(conn, party_id, Tally::call(incoming, missed).removed())
+                .and_then(|()| search_index::remove_party_if_unused(conn, party_id))
+                .map_err(err)?;
             Ok(true)
         })
     }
@@ -532,6 +578,7 @@ impl<'s> CallHistory<'s> {
         self.store.atomically(|| {
             let n = conn.execute("DELETE FROM call_history", []).map_err(err)?;
             conn.execute("DELETE FROM remote_party", []).map_err(err)?;
+            search_index::clear(conn).map_err(err)?;
             Ok(n as u64)
         })
     }
@@ -539,21 +586,6 @@ impl<'s> CallHistory<'s> {
     pub(crate) fn store(&self) -> &'s Store {
         self.store
     }
-}
-
-/// Up to this many parties matching a search, a query reads each party's calls from
-/// `call_history_by_party` and sorts them; beyond it (a search like "a", or a history where
-/// nearly every call is with someone new), it walks the paging index and checks each call's
-/// party, which costs the same however many parties match.
-const PARTY_PLAN_MAX_PARTIES: usize = 300;
-
-/// How a search query finds its calls (see [`PARTY_PLAN_MAX_PARTIES`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SearchPlan {
-    /// Range-read each matching party's calls.
-    ByParty,
-    /// Walk the kind's paging index, checking each call's party.
-    Scan,
 }
 
 /// The trimmed search text, if any, checked.
@@ -567,18 +599,6 @@ fn search_needle(query: &CallQuery) -> Result<Option<&str>> {
     }
 }
 
-/// Fills `temp.search_party` with the parties whose name or URI contains `needle`; returns
-/// how many. One scan of the (small) party table per query, shared by count and page.
-fn collect_matching_parties(conn: &Connection, needle: &str) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM temp.search_party")?
-        .execute([])?;
-    conn.prepare_cached(
-        r"INSERT INTO temp.search_party (id)
-          SELECT id FROM remote_party WHERE search_key LIKE ?1 ESCAPE '\'",
-    )?
-    .execute([like_contains_pattern(needle)])
-}
-
 /// A query's WHERE clause and its bound values. Kind filters are literals so SQLite can
 /// pick the matching (partial) index; user input is always bound.
 struct Filter {
@@ -589,9 +609,9 @@ struct Filter {
 }
 
 impl Filter {
-    /// The filter for `query`; `search` says how to apply its search, whose matching
-    /// parties are already in `temp.search_party`.
-    fn new(query: &CallQuery, search: Option<SearchPlan>) -> Filter {
+    /// The filter for `query`; `search` says how to apply its search (whose matching
+    /// parties, for [`SearchPlan::ByParty`], are already in `temp.search_party`).
+    fn new(query: &CallQuery, search: Option<&Search>) -> Filter {
         let mut parts: Vec<&str> = Vec::new();
         let mut values = Vec::new();
         let mut from = "call_history";
@@ -609,18 +629,22 @@ impl Filter {
             parts.push("started_at < ?");
             values.push(Value::Integer(until.0));
         }
-        match search {
-            None => {}
-            Some(SearchPlan::ByParty) => {
+        match search.map(|s| (s.plan, &s.pattern)) {
+            None | Some((SearchPlan::Everything | SearchPlan::Nothing, _)) => {}
+            Some((SearchPlan::ByParty, _)) => {
                 parts.push("party_id IN (SELECT id FROM temp.search_party)");
                 // Without statistics SQLite would walk the direction index and probe the
                 // party list per row; name the index that answers every shape by party.
                 from = "call_history INDEXED BY call_history_by_party";
             }
-            Some(SearchPlan::Scan) => {
-                // `+` keeps SQLite from using an index for this term: the kind and date
-                // terms pick the paging index, whose entries carry party_id.
-                parts.push("+party_id IN (SELECT id FROM temp.search_party)");
+            Some((SearchPlan::Scan, pattern)) => {
+                // The kind and date terms pick the paging index, whose entries carry
+                // party_id: each entry's party key is tested, and the walk stops at a page.
+                parts.push(
+                    r"EXISTS (SELECT 1 FROM remote_party p WHERE p.id = call_history.party_id
+                              AND p.search_key LIKE ? ESCAPE '\')",
+                );
+                values.push(Value::Text(pattern.clone()));
             }
         }
         let sql = if parts.is_empty() {
@@ -791,5 +815,7 @@ impl RawCall {
     }
 }
 
+mod search;
+mod search_index;
 #[cfg(test)]
 mod tests;

@@ -104,8 +104,67 @@ CREATE TABLE setting (
 ) STRICT, WITHOUT ROWID;
 "#;
 
+/// Version 2: what lets a search count its matches without visiting them (docs/store.md,
+/// "Search"): call counts per party, call counts per short substring, a trigram index of the
+/// parties. The store keeps all three in step with `call_history` (history/search_index.rs).
+const V2: &str = r#"
+-- How many calls each party has, by the kinds the history filters on (outgoing = calls -
+-- incoming), so a search's total is a sum over its parties rather than a count of calls.
+ALTER TABLE remote_party ADD COLUMN calls    INTEGER NOT NULL DEFAULT 0 CHECK (calls >= 0);
+ALTER TABLE remote_party ADD COLUMN incoming INTEGER NOT NULL DEFAULT 0 CHECK (incoming >= 0);
+ALTER TABLE remote_party ADD COLUMN missed   INTEGER NOT NULL DEFAULT 0 CHECK (missed >= 0);
+UPDATE remote_party SET
+    calls    = (SELECT count(*) FROM call_history c WHERE c.party_id = remote_party.id),
+    incoming = (SELECT count(*) FROM call_history c
+                WHERE c.party_id = remote_party.id AND c.direction = 'incoming'),
+    missed   = (SELECT count(*) FROM call_history c
+                WHERE c.party_id = remote_party.id AND c.disposition = 'missed');
+
+-- For every string of 0 to 3 characters found in some search key: how many calls have a
+-- party whose key contains it. Answers the total of a 1-3 character search (which matches
+-- too many parties to sum) exactly, and bounds longer ones. The empty gram counts every call.
+CREATE TABLE search_gram (
+    gram            TEXT    PRIMARY KEY NOT NULL,
+    calls           INTEGER NOT NULL CHECK (calls >= 0),
+    incoming        INTEGER NOT NULL CHECK (incoming >= 0),
+    missed          INTEGER NOT NULL CHECK (missed >= 0)
+) STRICT, WITHOUT ROWID;
+
+WITH RECURSIVE position (i) AS (
+    SELECT 1
+    UNION ALL
+    SELECT i + 1 FROM position WHERE i < (SELECT max(length(search_key)) FROM remote_party)
+),
+gram (party_id, gram) AS (
+    SELECT id, '' FROM remote_party
+    UNION
+    SELECT p.id, substr(p.search_key, position.i, len.n)
+    FROM remote_party p
+    JOIN position ON position.i <= length(p.search_key)
+    JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) len
+        ON position.i + len.n - 1 <= length(p.search_key)
+)
+INSERT INTO search_gram (gram, calls, incoming, missed)
+SELECT gram.gram, sum(p.calls), sum(p.incoming), sum(p.missed)
+FROM gram JOIN remote_party p ON p.id = gram.party_id
+GROUP BY gram.gram
+HAVING sum(p.calls) > 0;
+
+-- Substrings of 3+ characters: the parties whose key contains them, by trigram. Reads
+-- search_key from remote_party (external content); case_sensitive because keys and needles
+-- are already lower-cased by the store, so FTS5 must not fold anything differently.
+CREATE VIRTUAL TABLE remote_party_fts USING fts5 (
+    search_key,
+    content = 'remote_party',
+    content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 1',
+    detail = 'full'
+);
+INSERT INTO remote_party_fts (remote_party_fts) VALUES ('rebuild');
+"#;
+
 /// Every migration, oldest first. Append only.
-const STEPS: &[M<'static>] = &[M::up(V1)];
+const STEPS: &[M<'static>] = &[M::up(V1), M::up(V2)];
 
 /// The migrations as rusqlite_migration runs them.
 pub(crate) static MIGRATIONS: Migrations<'static> = Migrations::from_slice(STEPS);
@@ -142,7 +201,7 @@ mod tests {
     /// Writes rows the way schema version N (index N-1) laid them out, with raw SQL of that
     /// version. When you add migration N+1, add a seed for version N+1 here: the test below
     /// refuses to run without one, so every version is upgraded with data in it.
-    const SEEDS: &[fn(&Connection)] = &[seed_v1];
+    const SEEDS: &[fn(&Connection)] = &[seed_v1, seed_v2];
 
     fn seed_v1(conn: &Connection) {
         conn.execute_batch(
@@ -155,6 +214,38 @@ mod tests {
              INSERT INTO voicemail (account_id, folder, uidvalidity, uid, caller, received_at)
              VALUES ('acct', 'INBOX', 1, 42, 'sip:bob@example.org', 3000);
              INSERT INTO setting (key, value) VALUES ('ui.theme', 'dark');",
+        )
+        .unwrap();
+    }
+
+    /// Version 2 keeps each party's call counts, its short substrings' counts and its
+    /// trigrams next to the rows: a seed writes all of them, as the store did.
+    fn seed_v2(conn: &Connection) {
+        seed_v1(conn);
+        conn.execute_batch(
+            "INSERT INTO remote_party (id, search_key, calls, incoming, missed)
+             VALUES (5, 'bob\x1fsip:bob@example.org', 1, 0, 0);
+             INSERT INTO call_history (id, account_id, direction, remote_uri, remote_name,
+                 party_id, started_at, answered_at, ended_at, duration_ms, disposition)
+             VALUES (8, 'acct', 'outgoing', 'sip:bob@example.org', 'Bob',
+                 5, 6000, NULL, 7000, 0, 'busy');
+             UPDATE remote_party SET calls = 1, incoming = 1 WHERE id = 3;
+             DELETE FROM search_gram;
+             WITH RECURSIVE position (i) AS (
+                 SELECT 1 UNION ALL SELECT i + 1 FROM position WHERE i < 40
+             ),
+             gram (party_id, gram) AS (
+                 SELECT id, '' FROM remote_party
+                 UNION
+                 SELECT p.id, substr(p.search_key, position.i, len.n)
+                 FROM remote_party p
+                 JOIN position ON position.i + len.n - 1 <= length(p.search_key)
+                 JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) len
+             )
+             INSERT INTO search_gram (gram, calls, incoming, missed)
+             SELECT gram.gram, sum(p.calls), sum(p.incoming), sum(p.missed)
+             FROM gram JOIN remote_party p ON p.id = gram.party_id GROUP BY gram.gram;
+             INSERT INTO remote_party_fts (remote_party_fts) VALUES ('rebuild');",
         )
         .unwrap();
     }
@@ -175,6 +266,23 @@ mod tests {
             })
             .unwrap();
         assert_eq!(found.total, 1);
+        // Migration 2 counted the calls that were there: short searches read those counts,
+        // longer ones the trigram index.
+        for (needle, total) in [("ali", 1), ("alice", 1), ("e", 1), ("example.org", 1)] {
+            let found = store
+                .history()
+                .query(&crate::CallQuery {
+                    search: Some(needle.into()),
+                    ..crate::CallQuery::default()
+                })
+                .unwrap();
+            let bob = u64::from(seeded_at >= 2 && needle != "ali" && needle != "alice");
+            assert_eq!(
+                found.total,
+                total + bob,
+                "{needle} from version {seeded_at}"
+            );
+        }
         let vm = store.voicemail().list(Some("acct")).unwrap();
         assert_eq!(vm.len(), 1);
         assert_eq!(vm[0].message.uid, 42);

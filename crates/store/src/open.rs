@@ -148,9 +148,13 @@ fn prepare(mut conn: Connection, path: PathBuf, page_check: PageCheck) -> Result
             detail: format!("migrating {}: {other}", path.display()),
         },
     })?;
-    // Per-connection scratch for searches (history::collect_matching_parties).
+    // Per-connection scratch for searches (history/search.rs lists matching parties in a
+    // temp table). A 32 MB page cache (SQLite's default is 2 MB) keeps a large history's
+    // party table and trigram index in memory between searches; it fills only with pages
+    // actually read.
     conn.execute_batch(
         "PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;
          CREATE TEMP TABLE IF NOT EXISTS search_party (id INTEGER PRIMARY KEY);",
     )
     .map_err(err)?;
@@ -378,6 +382,7 @@ mod tests {
     fn damaged_pages_in_a_real_database_are_corrupt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite3");
+        let schema_pages;
         {
             let store = Store::open(&path).unwrap();
             for i in 0..2000 {
@@ -397,12 +402,23 @@ mod tests {
                 .conn()
                 .pragma_update(None, "wal_checkpoint", "TRUNCATE")
                 .unwrap();
+            // The schema outgrows the first page; its pages are the ones to spare.
+            schema_pages = store
+                .conn()
+                .prepare("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")
+                .unwrap()
+                .query_map([], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap();
         }
         let mut bytes = fs::read(&path).unwrap();
         assert!(bytes.len() > 8192);
-        // Keep the header page intact, scribble over the pages after it.
-        for b in &mut bytes[4096..] {
-            *b = 0xA5;
+        // Keep the header and the schema intact, scribble over every other page.
+        for (n, page) in bytes.chunks_mut(4096).enumerate() {
+            if !schema_pages.contains(&(n as i64 + 1)) {
+                page.fill(0xA5);
+            }
         }
         fs::write(&path, &bytes).unwrap();
         {

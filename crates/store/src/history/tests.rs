@@ -399,8 +399,9 @@ fn search_is_case_insensitive_literal_substring_of_name_or_number() {
     assert_eq!(page.total, 0);
 }
 
-/// Both search plans (few matching parties, many) give exactly what a brute-force filter
-/// over every call gives, for every kind, with and without a date range, across pages.
+/// Every search plan (the one the query picks, and each one forced) gives exactly what a
+/// brute-force filter over every call gives, for every kind, with and without a date range,
+/// across pages; totals included.
 #[test]
 fn search_plans_agree_with_brute_force() {
     let (_dir, store) = temp_store();
@@ -454,20 +455,30 @@ fn search_plans_agree_with_brute_force() {
             None => break,
         }
     }
-    // Both plans are exercised: "sip:" matches all 450 parties (scan plan), the others
-    // fewer than PARTY_PLAN_MAX_PARTIES (party plan).
-    let matched = |needle| collect_matching_parties(store.conn(), needle).unwrap();
-    assert!(matched("sip:") > PARTY_PLAN_MAX_PARTIES);
-    assert!(matched("1") <= PARTY_PLAN_MAX_PARTIES);
-    assert!(matched("person 12") <= PARTY_PLAN_MAX_PARTIES);
-    for needle in ["person 12", "sip:", "4@", "1"] {
+    let plans = [None, Some(SearchPlan::ByParty), Some(SearchPlan::Scan)];
+    // 1-3 characters (counted by substring), longer (trigram index or LIKE scan), a needle
+    // every call matches and one none does.
+    for needle in [
+        "person 12",
+        "sip:",
+        "4@",
+        "1",
+        "rson 4",
+        "x",
+        "zz",
+        "person 99",
+    ] {
         for kind in [
             CallKind::All,
             CallKind::Incoming,
             CallKind::Outgoing,
             CallKind::Missed,
         ] {
-            for (from, until) in [(None, None), (Some(UnixMillis(50)), Some(UnixMillis(200)))] {
+            for ((from, until), plan) in
+                [(None, None), (Some(UnixMillis(50)), Some(UnixMillis(200)))]
+                    .into_iter()
+                    .flat_map(|range| plans.map(|plan| (range, plan)))
+            {
                 let expected: Vec<CallId> = all
                     .iter()
                     .filter(|c| {
@@ -491,24 +502,32 @@ fn search_plans_agree_with_brute_force() {
                 let mut got = Vec::new();
                 let mut after = None;
                 loop {
+                    let q = CallQuery {
+                        kind,
+                        from,
+                        until,
+                        search: Some(needle.to_owned()),
+                        after,
+                        limit: 40,
+                    };
                     let page = h
-                        .query(&CallQuery {
-                            kind,
-                            from,
-                            until,
-                            search: Some(needle.to_owned()),
-                            after,
-                            limit: 40,
+                        .query_with(&q, |conn, search| match plan {
+                            None => Ok(search),
+                            Some(plan) => search::forced(conn, search, plan),
                         })
                         .unwrap();
-                    assert_eq!(page.total, expected.len() as u64, "{needle} {kind:?}");
+                    assert_eq!(
+                        page.total,
+                        expected.len() as u64,
+                        "{needle} {kind:?} {plan:?}"
+                    );
                     got.extend(page.calls.iter().map(|c| c.id));
                     match page.next {
                         Some(n) => after = Some(n),
                         None => break,
                     }
                 }
-                assert_eq!(got, expected, "{needle:?} {kind:?} {from:?}");
+                assert_eq!(got, expected, "{needle:?} {kind:?} {from:?} {plan:?}");
             }
         }
     }
@@ -829,7 +848,12 @@ fn every_filter_shape_is_served_by_an_index_without_sorting() {
             (Some(UnixMillis(1)), None),
             (Some(UnixMillis(1)), Some(UnixMillis(2))),
         ] {
-            for search in [None, Some(SearchPlan::ByParty), Some(SearchPlan::Scan)] {
+            for plan in [None, Some(SearchPlan::ByParty), Some(SearchPlan::Scan)] {
+                let search = plan.map(|plan| Search {
+                    plan,
+                    pattern: "%smith%".to_owned(),
+                    total: None,
+                });
                 for after in [
                     None,
                     Some(PageCursor {
@@ -841,28 +865,39 @@ fn every_filter_shape_is_served_by_an_index_without_sorting() {
                         kind,
                         from,
                         until,
-                        search: search.map(|_| "smith".to_owned()),
+                        search: plan.map(|_| "smith".to_owned()),
                         after,
                         limit: 50,
                     };
-                    let filter = Filter::new(&q, search);
+                    let filter = Filter::new(&q, search.as_ref());
                     let (sql, values) = filter.page_sql(after, 50);
-                    let plan = explain(&store, &sql, &values);
-                    if search == Some(SearchPlan::ByParty) {
+                    let explained = explain(&store, &sql, &values);
+                    if plan == Some(SearchPlan::ByParty) {
                         // Range-read the few matching parties' calls, sort only those.
                         assert!(
-                            plan.contains("USING INDEX call_history_by_party (party_id=?"),
-                            "{q:?}: {plan}"
+                            explained.contains("USING INDEX call_history_by_party (party_id=?"),
+                            "{q:?}: {explained}"
                         );
                     } else {
                         // Walk an index in page order and stop after 51 rows.
-                        assert!(!plan.contains("TEMP B-TREE"), "{q:?} sorts: {plan}");
-                        assert!(plan.contains("USING INDEX"), "{q:?} scans: {plan}");
-                        assert!(!plan.contains("by_party"), "{q:?}: {plan}");
+                        assert!(
+                            !explained.contains("TEMP B-TREE"),
+                            "{q:?} sorts: {explained}"
+                        );
+                        assert!(
+                            explained.contains("USING INDEX"),
+                            "{q:?} scans: {explained}"
+                        );
+                        assert!(!explained.contains("by_party"), "{q:?}: {explained}");
                     }
-                    // Counting reads an index alone, search included.
-                    let plan = explain(&store, &filter.count_sql(), &filter.values);
-                    assert!(plan.contains("USING COVERING INDEX"), "{q:?} count: {plan}");
+                    // Counting reads an index alone, search included (a scan looks each
+                    // entry's party up by id).
+                    let explained = explain(&store, &filter.count_sql(), &filter.values);
+                    assert!(
+                        explained.contains("USING COVERING INDEX"),
+                        "{q:?} count: {explained}"
+                    );
+                    assert!(!explained.contains("SCAN p"), "{q:?} count: {explained}");
                 }
             }
         }
