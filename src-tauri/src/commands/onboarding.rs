@@ -418,9 +418,7 @@ pub(crate) async fn provisioned_account(
 /// signing in again replaces its secrets and clears the mark.
 fn already_added(state: &AppState, account_id: &str) -> Result<bool, CommandError> {
     let saved = crate::accounts::load_all(&*state.store()?)?;
-    Ok(saved
-        .iter()
-        .any(|a| a.id == account_id && !a.sign_in_again))
+    Ok(saved.iter().any(|a| a.id == account_id && !a.sign_in_again))
 }
 
 /// Writes the provider's CA certificates where its accounts will find them.
