@@ -5,16 +5,20 @@
 use std::collections::HashMap;
 
 use sidetone_sip::{CallDirection, CallId, CallState, EndReason};
-use sidetone_store::{CallEnd, CallHistory, Direction, Disposition, NewCall, UnixMillis};
+use sidetone_store::{
+    CallEnd, CallHistory, Direction, Disposition, NewCall, Transfer, TransferKind, UnixMillis,
+};
 
-use crate::EngineEvent;
+use crate::{EngineEvent, TransferOutcome};
 
 /// What the log remembers of a call in progress.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct OpenCall {
     row: sidetone_store::CallId,
     direction: CallDirection,
     answered: bool,
+    /// Where our completed blind transfer sent the far end.
+    transferred_to: Option<String>,
 }
 
 /// The calls in progress and their history rows.
@@ -37,6 +41,19 @@ impl CallLog {
         event: &EngineEvent,
         now: UnixMillis,
     ) -> Result<Option<sidetone_store::CallId>, sidetone_store::Error> {
+        if let EngineEvent::CallTransfer {
+            call_id,
+            target,
+            outcome: TransferOutcome::Completed,
+        } = event
+        {
+            // The leg ends next; its row says where the call went.
+            let open = self.open.get_mut(call_id);
+            return Ok(open.map(|open| {
+                open.transferred_to = Some(target.clone());
+                open.row
+            }));
+        }
         let EngineEvent::Call {
             account_id,
             call_id,
@@ -47,7 +64,7 @@ impl CallLog {
         else {
             return Ok(None);
         };
-        let open = match self.open.get(call_id).copied() {
+        let open = match self.open.get(call_id).cloned() {
             Some(open) => open,
             None => {
                 let row = history.record_start(&NewCall {
@@ -64,8 +81,9 @@ impl CallLog {
                     row,
                     direction: *direction,
                     answered: false,
+                    transferred_to: None,
                 };
-                self.open.insert(call_id.clone(), open);
+                self.open.insert(call_id.clone(), open.clone());
                 open
             }
         };
@@ -83,7 +101,10 @@ impl CallLog {
                     &CallEnd {
                         ended_at: now,
                         disposition: disposition(open.direction, open.answered, reason),
-                        transfer: None,
+                        transfer: open.transferred_to.map(|target| Transfer {
+                            kind: TransferKind::Blind,
+                            target,
+                        }),
                     },
                 )?;
             }
@@ -165,6 +186,56 @@ mod tests {
         assert_eq!(record.disposition, Some(Disposition::Answered));
         assert_eq!(record.duration.map(|d| d.as_secs()), Some(60));
         assert_eq!(history.query(&CallQuery::default()).unwrap().calls.len(), 1);
+    }
+
+    #[test]
+    fn a_call_we_transferred_says_where_it_went_and_a_failed_transfer_says_nothing() {
+        let store = Store::open_in_memory().unwrap();
+        let history = store.history();
+        let mut log = CallLog::new();
+        let out = CallDirection::Outgoing;
+        let transfer = |id: &str, outcome| EngineEvent::CallTransfer {
+            call_id: CallId(id.into()),
+            target: "sip:2001@pbx.test".into(),
+            outcome,
+        };
+        for (id, outcome) in [
+            ("done", TransferOutcome::Completed),
+            ("refused", TransferOutcome::Failed { status: 603 }),
+        ] {
+            log.record(&history, &call(id, out, CallState::Dialing), UnixMillis(1))
+                .unwrap();
+            log.record(
+                &history,
+                &call(id, out, CallState::Established),
+                UnixMillis(2),
+            )
+            .unwrap();
+            log.record(&history, &transfer(id, outcome), UnixMillis(3))
+                .unwrap();
+        }
+        let ended = CallState::Ended {
+            reason: EndReason::LocalHangup,
+        };
+        let done = log
+            .record(&history, &call("done", out, ended.clone()), UnixMillis(4))
+            .unwrap()
+            .unwrap();
+        let refused = log
+            .record(&history, &call("refused", out, ended), UnixMillis(4))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            history.get(done).unwrap().unwrap().transfer,
+            Some(Transfer {
+                kind: TransferKind::Blind,
+                target: "sip:2001@pbx.test".into()
+            })
+        );
+        assert_eq!(history.get(refused).unwrap().unwrap().transfer, None);
+        // A transfer event for a call the log never saw touches nothing.
+        let stray = transfer("stray", TransferOutcome::Completed);
+        assert_eq!(log.record(&history, &stray, UnixMillis(5)).unwrap(), None);
     }
 
     #[test]

@@ -457,6 +457,8 @@ async fn drive(
     let direction = call.direction();
     let remote = call.remote_party().to_owned();
     let mut runner: Option<MediaRunner> = None;
+    // Where our blind transfer sends the far end, for the events (and so the history).
+    let mut transfer_target = String::new();
     // The user's mute, kept apart from the media so a mute before the answer is not lost.
     let mut muted = false;
     let mut clock = tokio::time::interval(FRAME);
@@ -469,7 +471,7 @@ async fn drive(
             event = call.next_event() => {
                 let Some(event) = event else { break };
                 if let Some(step) = event.transfer {
-                    transfer_step(&mut call, &context, step).await;
+                    transfer_step(&mut call, &context, step, &transfer_target).await;
                     continue;
                 }
                 if let Some(update) = event.update {
@@ -570,6 +572,9 @@ async fn drive(
                 }
                 Some(CallCommand::Transfer(target, reply)) => {
                     let sent = call.transfer(&target).map_err(EngineError::Sip);
+                    if sent.is_ok() {
+                        transfer_target = target;
+                    }
                     let _ = reply.try_send(sent);
                 }
                 Some(CallCommand::Hangup) => {
@@ -608,7 +613,7 @@ async fn drive(
 
 /// One step of our blind transfer: users hear of it; a 2xx from the target ends our leg
 /// (RFC 5589 §6.1: the transferor hangs up once the transfer succeeded).
-async fn transfer_step(call: &mut Call, context: &CallContext, step: TransferUpdate) {
+async fn transfer_step(call: &mut Call, context: &CallContext, step: TransferUpdate, target: &str) {
     let outcome = match step {
         TransferUpdate::Accepted => TransferOutcome::Accepted,
         TransferUpdate::Finished { status } if (200..300).contains(&status) => {
@@ -622,6 +627,7 @@ async fn transfer_step(call: &mut Call, context: &CallContext, step: TransferUpd
     };
     let _ = context.events.send(EngineEvent::CallTransfer {
         call_id: context.call_id.clone(),
+        target: target.to_owned(),
         outcome,
     });
     if outcome == TransferOutcome::Completed

@@ -102,6 +102,8 @@ pub enum EngineEvent {
     CallTransfer {
         /// Which call.
         call_id: CallId,
+        /// Where the far end was sent (as given to `transfer_blind`).
+        target: String,
         /// The step reached.
         outcome: TransferOutcome,
     },

@@ -24,7 +24,7 @@ pub const REPORT_MAX_ROWS: usize = 1000;
 pub const REPORT_WINDOW: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
 /// The header row, in column order.
-const HEADER: [&str; 7] = [
+const HEADER: [&str; 8] = [
     "date_time_utc",
     "direction",
     "disposition",
@@ -32,6 +32,7 @@ const HEADER: [&str; 7] = [
     "remote_number",
     "duration_seconds",
     "account",
+    "transferred_to",
 ];
 
 impl CallHistory<'_> {
@@ -75,7 +76,7 @@ impl CallHistory<'_> {
 }
 
 /// One call's cells, in [`HEADER`] order, guarded.
-fn report_cells(call: &CallRecord) -> [String; 7] {
+fn report_cells(call: &CallRecord) -> [String; 8] {
     let when = call
         .started_at
         .to_rfc3339()
@@ -93,6 +94,10 @@ fn report_cells(call: &CallRecord) -> [String; 7] {
         guard_formula(&call.remote_uri).into_owned(),
         seconds,
         guard_formula(&call.account_id).into_owned(),
+        call.transfer
+            .as_ref()
+            .map(|t| guard_formula(&t.target).into_owned())
+            .unwrap_or_default(),
     ]
 }
 
@@ -154,7 +159,10 @@ mod tests {
             &CallEnd {
                 ended_at: UnixMillis(NOW.0 - 3_600_000 + 2_000 + 61_600),
                 disposition: Disposition::Answered,
-                transfer: None,
+                transfer: Some(crate::Transfer {
+                    kind: crate::TransferKind::Blind,
+                    target: "+15550001".into(),
+                }),
             },
         )
         .unwrap();
@@ -180,7 +188,8 @@ mod tests {
                 "",
                 "sip:bob@example.org",
                 "",
-                "home"
+                "home",
+                ""
             ]
         );
         assert_eq!(
@@ -192,7 +201,8 @@ mod tests {
                 "'=HYPERLINK(\"http://evil\",\"x\")",
                 "'+15551234567",
                 "62",
-                "'@work"
+                "'@work",
+                "'+15550001"
             ]
         );
     }

@@ -55,6 +55,8 @@ pub struct HistoryRow {
     display_name: Option<String>,
     started_at: i64,
     duration_secs: u64,
+    /// Where our blind transfer sent the call, when it ended that way.
+    transferred_to: Option<String>,
 }
 
 /// A page of rows and how many match in all.
@@ -78,6 +80,7 @@ impl From<&CallRecord> for HistoryRow {
             display_name: call.remote_name.clone(),
             started_at: call.started_at.as_millis(),
             duration_secs: call.duration.map_or(0, |d| d.as_secs()),
+            transferred_to: call.transfer.as_ref().map(|t| t.target.clone()),
         }
     }
 }

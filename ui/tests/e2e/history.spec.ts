@@ -5,6 +5,8 @@ test('history filters and search call history_query with the right arguments', a
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'History' }).click();
   const screen = page.getByTestId('history-screen');
   await shell.expectCall('history_query', { filter: 'all', search: '', from: null, to: null, page: 1, pageSize: 25 });
+  // A call we transferred says where it went.
+  await expect(page.getByTestId('transferred-to')).toHaveText('Transferred to 201');
   await expect(screen.getByTestId('history-rows').locator('li')).toHaveCount(25);
   await expect(screen.getByText('1–25 of 38')).toBeVisible();
 

@@ -283,6 +283,8 @@ export interface HistoryRow {
   displayName: string | null;
   startedAt: number;
   durationSecs: number;
+  /** Where our blind transfer sent the call, when it ended that way. */
+  transferredTo: string | null;
 }
 
 export interface HistoryPage {

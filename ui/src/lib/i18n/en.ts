@@ -180,6 +180,7 @@ export const en = {
   'call.decline': 'Decline',
 
   'history.title': 'Call history',
+  'history.transferredTo': 'Transferred to {target}',
   'history.filter': 'Show',
   'history.filter.all': 'All',
   'history.filter.incoming': 'Incoming',

@@ -239,6 +239,7 @@ let history: HistoryRow[] = [
   displayName: CONTACTS[remote as string] ?? null,
   startedAt: now - (minutesAgo as number) * MINUTE,
   durationSecs: durationSecs as number,
+  transferredTo: i === 4 ? '201' : null,
 }));
 // A longer tail so paging has something to page.
 for (let i = 0; i < 30; i++) {
@@ -251,6 +252,7 @@ for (let i = 0; i < 30; i++) {
     displayName: null,
     startedAt: now - (6 + i) * 24 * 60 * MINUTE,
     durationSecs: 30 + i * 11,
+    transferredTo: null,
   });
 }
 
