@@ -120,8 +120,27 @@ def desktop_session(extra_env: dict | None = None, home: Path | None = None):
                 proc.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(proc.pid, 9)
+            # The app may still be unregistering (its exit handler) after tauri-driver is
+            # gone. A next session on the same keyring bus would find it alive and hand its
+            # start over to it (single instance): wait until the whole group has exited.
+            _wait_group_gone(proc.pid, timeout=15)
             if not keep_home:
                 shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Waits until no process of group `pgid` is left; SIGKILLs the rest after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, 9)
+    except ProcessLookupError:
+        pass
 
 
 def open_app(url: str, args: list[str] | None = None):

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
 from desktop import cli_binary  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
+from secrets_scan import assert_no_secrets  # noqa: E402
 
 ADDRESS = "1 Lab Road; Suite 2; Springfield; IL; 62701; US"
 
@@ -46,12 +47,17 @@ class Cli:
     """Runs sidetone-cli in a private home and data directory, on the lab's keyring bus."""
 
     def __init__(self, home: Path, env: dict):
+        # Temp files land under `home` too, so one scan covers everything written.
+        (home / "tmp").mkdir(exist_ok=True)
         self.env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home),
-                    "SIDETONE_DATA_DIR": str(home / "data"), "RUST_BACKTRACE": "1", **env}
+                    "SIDETONE_DATA_DIR": str(home / "data"), "TMPDIR": str(home / "tmp"),
+                    "RUST_BACKTRACE": "1", **env}
+        self.printed: list[str] = []
 
     def run(self, *args: str, ok: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         done = subprocess.run([str(cli_binary()), *args], env=self.env, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        self.printed += [done.stdout, done.stderr]
         if ok and done.returncode != 0:
             print(done.stderr, file=sys.stderr)
             raise AssertionError(f"{args[0]} failed ({done.returncode}): {done.stdout}")
@@ -110,10 +116,10 @@ def test_provision_save_voicemail_and_logout_through_the_cli(tmp_path):
                          username=f"{account_id}/sip-password") == sip_password
         assert kr.lookup(service="org.sidetone.desktop",
                          username=f"{account_id}/voicemail-password") == vm_password
-        leaked = [p for p in tmp_path.rglob("*") if p.is_file()
-                  and (sip_password.encode() in p.read_bytes()
-                       or vm_password.encode() in p.read_bytes())]
-        assert leaked == [], f"a password was written to {leaked}"
+        token = link.rsplit("token=", 1)[1]
+        assert_no_secrets([tmp_path], {"SIP password": sip_password,
+                                       "voicemail password": vm_password,
+                                       "one-time token": token}, "".join(cli.printed))
 
         # The seeded mailbox: 3 messages, 2 unheard, newest first.
         box = cli.json("voicemail", "list")

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from app_steps import browser_command  # noqa: E402
 from desktop import cli_binary  # noqa: E402
 from sidetone_lab import Lab  # noqa: E402
+from secrets_scan import assert_no_secrets  # noqa: E402
 from test_cli_accounts_voicemail import ADDRESS, Cli  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +44,14 @@ def test_sso_refresh_rotates_the_token_and_a_revoked_session_asks_to_sign_in_aga
         idp_eps = lab.start("idp")
         keyring = lab.start("keyring")
         alice = idp_eps["users"]["alice"]
-        browser = browser_command(tmp_path, f"""exec node {SIGN_IN} --url "$1" \\
-  --login {alice['login']} --password {alice['password']} > {tmp_path / 'browser.json'} 2>&1""")
-        cli = Cli(tmp_path, {**keyring["env"], "BROWSER": str(browser)})
+        # The stand-in browser holds Alice's password: it lives apart from the CLI's home,
+        # which the secrets scan covers.
+        browser_dir, home = tmp_path / "browser", tmp_path / "home"
+        browser_dir.mkdir()
+        home.mkdir()
+        browser = browser_command(browser_dir, f"""TMPDIR=/tmp exec node {SIGN_IN} --url "$1" \\
+  --login {alice['login']} --password {alice['password']} > {browser_dir / 'browser.json'} 2>&1""")
+        cli = Cli(home, {**keyring["env"], "BROWSER": str(browser)})
         ca = idp_eps["ca_cert"]
         done = cli.run("login", "--user", alice["login"], "--server", idp_eps["server"],
                        "--ca-file", ca, "--accept-terms", "--emergency-address", ADDRESS,
@@ -69,8 +75,12 @@ def test_sso_refresh_rotates_the_token_and_a_revoked_session_asks_to_sign_in_aga
         code, [report] = refresh(cli, ca)
         assert code == 1 and report["status"] == "sign_in_again", report
         assert accounts(cli)[0]["sign_in_again"] is True
-        # Nothing is retried behind the user's back: a marked account is left alone.
-        assert cli.run("accounts", "--json").returncode == 0
+        # The secrets scan over the whole flow: home, data, temp files and all output.
+        assert_no_secrets([home], {
+            "IdP password": alice["password"],
+            "SIP password": lab.services["kamailio"].users["2001"],
+            "first refresh token": first, "rotated refresh token": second,
+        }, "".join(cli.printed) + done.stderr)
 
 
 @pytest.mark.timeout(180)

@@ -36,7 +36,7 @@ def test_the_demo_welcome_link_provisions_an_extension_other_than_the_far_end():
 
         shown = subprocess.run(
             [str(cli_binary()), "provision", welcome["link"], "--ca-file", welcome["ca_cert"],
-             "--json"], capture_output=True, text=True, timeout=60)
+             "--json", "--dry-run"], capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0, shown.stderr + shown.stdout
         document = json.loads(shown.stdout)
         text = json.dumps(document)
@@ -49,7 +49,7 @@ def test_the_demo_welcome_link_provisions_an_extension_other_than_the_far_end():
         # provider refuses it as spent.
         again = subprocess.run(
             [str(cli_binary()), "provision", welcome["code"], "--ca-file", welcome["ca_cert"],
-             "--json"], capture_output=True, text=True, timeout=60)
+             "--json", "--dry-run"], capture_output=True, text=True, timeout=60)
         assert again.returncode != 0
         assert "token_used" in again.stdout, again.stdout
     finally:

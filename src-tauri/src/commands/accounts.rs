@@ -134,11 +134,13 @@ pub async fn account_refresh(
     crate::refresh::refresh_account(&app, account).await
 }
 
-/// Signs an account out: unregisters it, forgets it and removes its secrets.
+/// Signs an account out: unregisters it, forgets it and removes its secrets; with
+/// `forget_data`, also the voicemail this computer kept for it (messages and audio).
 #[tauri::command]
 pub async fn account_sign_out(
     state: State<'_, AppState>,
     account_id: String,
+    forget_data: Option<bool>,
 ) -> Result<(), CommandError> {
     // An account still waiting for its terms was never saved: forgetting it is enough.
     if state.onboarding.unpark(&account_id).is_some() {
@@ -148,5 +150,9 @@ pub async fn account_sign_out(
         .engine
         .unregister(&sidetone_sip::AccountId(account_id.clone()));
     accounts::remove(&*state.store()?, &account_id)?;
+    if forget_data == Some(true) {
+        let cache = sidetone_profile::voicemail_audio_cache(&state.profile_dir);
+        sidetone_voicemail::forget_account(&*state.store()?, &cache, &account_id)?;
+    }
     blocking(move || accounts::forget_secrets(&account_id)).await?
 }

@@ -75,3 +75,13 @@ test('a session the provider ended: told at once, and "Sign in again" starts fro
   await page.getByTestId('sign-in-again-acc-1').click();
   await shell.expectCall('onboarding_parse_input', { input: 'ann@northwind.example' });
 });
+
+test('signing out asks to confirm and can also remove the voicemail kept here', async ({ page, shell }) => {
+  await openApp(page, { accounts: 'registered' });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Settings' }).click();
+  await page.getByTestId('sign-out-acc-1').click();
+  expect(await shell.calls('account_sign_out')).toHaveLength(0);
+  await page.getByTestId('forget-data-acc-1').check();
+  await page.getByTestId('sign-out-acc-1').click();
+  await shell.expectCall('account_sign_out', { accountId: 'acc-1', forgetData: true });
+});

@@ -378,7 +378,7 @@ export interface Commands {
   ];
 
   accounts_list: [undefined, Account[]];
-  account_sign_out: [{ accountId: string }, null];
+  account_sign_out: [{ accountId: string; forgetData: boolean }, null];
   account_refresh: [{ accountId: string }, 'refreshed' | 'sign_in_again'];
 
   call_dial: [{ target: string; accountId: string | null }, { callId: string }];
@@ -455,7 +455,8 @@ export const api = {
   termsAccept: (a: CommandArgs<'terms_accept'>) => call('terms_accept', a),
 
   accountsList: () => call('accounts_list'),
-  signOut: (accountId: string) => call('account_sign_out', { accountId }),
+  signOut: (accountId: string, forgetData = false) =>
+    call('account_sign_out', { accountId, forgetData }),
   accountRefresh: (accountId: string) => call('account_refresh', { accountId }),
 
   dial: (target: string, accountId: string | null = null) => call('call_dial', { target, accountId }),

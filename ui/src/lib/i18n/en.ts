@@ -234,6 +234,7 @@ export const en = {
   'settings.addAccount': 'Add account',
   'settings.signOut': 'Sign out',
   'settings.signInAgain': 'Sign in again',
+  'settings.forgetData': "Also remove this line's voicemail from this computer",
   'session.expired': 'Your sign-in with {provider} has ended. Sign in again to keep this line up to date.',
   'settings.signOutConfirm': 'Confirm sign out',
   'settings.saved': 'Saved',
