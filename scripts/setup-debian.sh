@@ -16,7 +16,7 @@ build_pkgs=(
 # The local demo phone system (tests/lab): registrar, far-end phone, voicemail, sound, keychain.
 lab_pkgs=(
   kamailio kamailio-sqlite-modules kamailio-tls-modules kamailio-websocket-modules
-  kamailio-extra-modules kamailio-presence-modules sqlite3 openssl baresip-core baresip-x11 sip-tester coturn dovecot-imapd
+  kamailio-extra-modules kamailio-presence-modules sqlite3 openssl baresip-core baresip-x11 sip-tester coturn dovecot-imapd dnsmasq-base
   pulseaudio pulseaudio-utils gnome-keyring libsecret-tools libglib2.0-bin dbus dbus-x11 keyutils
   sox espeak-ng nodejs npm python3 python3-venv iproute2 nftables
 )

@@ -23,8 +23,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sidetone_lab import audio  # noqa: E402
+from sidetone_lab import Lab, audio  # noqa: E402
 from sidetone_lab.coturn import StunError, stun_binding, turn_allocate  # noqa: E402
+from sidetone_lab.dns import dns_query  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -230,3 +231,34 @@ def test_keyring_stores_and_looks_up_secrets_and_can_be_locked(lab):
         keyring.unlock()
     assert not keyring.locked()
     assert keyring.lookup(service="sidetone-test", account="1001@lab") == "pa55word"
+
+
+# ---- dns ------------------------------------------------------------------------------------
+
+def test_dns_serves_kamailio_naptr_srv_and_a_records_and_nothing_else():
+    # Its own lab: the module's may run Kamailio for another domain.
+    with Lab() as own:
+        own.start("kamailio", domain="sip.lab.test")
+        _check_lab_dns(own.start("dns"), own.services["kamailio"].endpoints["ports"])
+
+
+def _check_lab_dns(eps: dict, ports: dict) -> None:
+    port = eps["port"]
+    assert eps["server"] == f"127.0.0.1:{port}"
+    rcode, naptr = dns_query("127.0.0.1", port, "sip.lab.test", "NAPTR")
+    assert rcode == 0 and sorted(naptr) == [
+        (10, 10, "S", "SIPS+D2T", "", "_sips._tcp.sip.lab.test"),
+        (20, 10, "S", "SIP+D2T", "", "_sip._tcp.sip.lab.test"),
+        (30, 10, "S", "SIP+D2U", "", "_sip._udp.sip.lab.test"),
+    ]
+    assert dns_query("127.0.0.1", port, "_sips._tcp.sip.lab.test", "SRV") == \
+        (0, [(0, 0, ports["tls"], "pbx.lab.test")])
+    assert dns_query("127.0.0.1", port, "_sip._udp.udp.lab.test", "SRV") == \
+        (0, [(0, 0, ports["sip"], "pbx.lab.test")])
+    # udp.lab.test offers UDP only; none.lab.test nothing but an address.
+    assert dns_query("127.0.0.1", port, "_sips._tcp.udp.lab.test", "SRV")[1] == []
+    assert dns_query("127.0.0.1", port, "none.lab.test", "NAPTR") == (0, [])
+    assert dns_query("127.0.0.1", port, "pbx.lab.test", "A") == (0, ["127.0.0.1"])
+    # Unknown names in the zone do not exist (3 = NXDOMAIN); nothing is forwarded (5 = REFUSED).
+    assert dns_query("127.0.0.1", port, "nosuch.lab.test", "A") == (3, [])
+    assert dns_query("127.0.0.1", port, "example.com", "A") == (5, [])

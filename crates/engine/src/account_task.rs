@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 use std::time::Instant;
 
 use sidetone_sip::{
-    AccountConfig, AccountFlow, AccountId, Password, RegisterOutcome, RegisterRequest,
+    AccountConfig, AccountFlow, AccountId, NameServer, Password, RegisterOutcome, RegisterRequest,
     Registration, RegistrationEvent, RegistrationPolicy, RegistrationState,
 };
 use sidetone_sip::{CallDirection, CallId, CallState, EndReason};
@@ -50,6 +50,7 @@ enum FlowReport {
 /// Runs until the account is stopped and unregistered (or its commands channel closes).
 pub(crate) async fn run(
     config: AccountConfig,
+    name_server: NameServer,
     mut commands: mpsc::UnboundedReceiver<AccountCommand>,
     events: broadcast::Sender<EngineEvent>,
     calls: CallRegistry,
@@ -63,7 +64,7 @@ pub(crate) async fn run(
             reason: event.reason,
         });
     };
-    let mut flow = match AccountFlow::open(&config).await {
+    let mut flow = match AccountFlow::open(&config, name_server).await {
         Ok(flow) => flow,
         Err(error) => {
             emit(RegistrationEvent {

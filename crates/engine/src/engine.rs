@@ -8,7 +8,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use sidetone_sip::{
-    AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, Password,
+    AccountConfig, AccountId, CallDirection, CallId, CallState, EndReason, NameServer, Password,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -32,7 +32,15 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// How many events a slow subscriber may fall behind before it misses some.
     pub event_capacity: usize,
+    /// Who answers the DNS queries that locate SIP servers (RFC 3263). `None`: the server
+    /// in [`DNS_SERVER_ENV`] when it is set (tests), else the system's configuration.
+    pub name_server: Option<NameServer>,
 }
+
+/// Environment variable naming a DNS server (`IP:PORT`) to ask instead of the system's
+/// configuration when locating SIP servers; read once when the engine starts. For tests
+/// against the lab's DNS server, without touching /etc/resolv.conf.
+pub const DNS_SERVER_ENV: &str = "SIDETONE_DNS_SERVER";
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -40,6 +48,7 @@ impl Default for EngineConfig {
             worker_threads: 2,
             shutdown_grace: Duration::from_secs(5),
             event_capacity: 256,
+            name_server: None,
         }
     }
 }
@@ -52,6 +61,10 @@ impl Engine {
     /// Builds the runtime and starts the supervisor. Returns the handle to command it.
     pub fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
         sidetone_sip::install_crypto_provider();
+        let name_server = match config.name_server {
+            Some(name_server) => name_server,
+            None => name_server_from_env()?,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
             .thread_name("sidetone-engine")
@@ -66,12 +79,14 @@ impl Engine {
             events.clone(),
             config.shutdown_grace,
             calls.clone(),
+            name_server,
         ));
         Ok(EngineHandle {
             shared: Arc::new(Shared {
                 commands,
                 events,
                 calls,
+                name_server,
                 runtime: Mutex::new(Some((runtime, supervisor))),
             }),
         })
@@ -89,7 +104,18 @@ struct Shared {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     calls: CallRegistry,
+    name_server: NameServer,
     runtime: Mutex<Option<(tokio::runtime::Runtime, JoinHandle<()>)>>,
+}
+
+/// [`DNS_SERVER_ENV`], when set; a value that is not an address is an error, not a silent
+/// fall back to the system's DNS (a test would then pass or fail for the wrong reason).
+fn name_server_from_env() -> Result<NameServer, EngineError> {
+    match std::env::var(DNS_SERVER_ENV) {
+        Ok(text) if !text.trim().is_empty() => NameServer::parse(&text)
+            .map_err(|e| EngineError::InvalidSetting(format!("{DNS_SERVER_ENV}: {e}"))),
+        _ => Ok(NameServer::System),
+    }
 }
 
 #[derive(Debug)]
@@ -208,6 +234,35 @@ impl EngineHandle {
         self.call_command(call_id, CallCommand::Hangup)
     }
 
+    /// Who answers this engine's DNS queries (see [`EngineConfig::name_server`]).
+    pub fn name_server(&self) -> NameServer {
+        self.shared.name_server
+    }
+
+    /// Runs `work` on the engine's runtime and waits for its result, at most `deadline`.
+    /// For callers outside any async task (the CLI, the shell's blocking pool).
+    pub(crate) fn run_on_engine<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+        deadline: Duration,
+    ) -> Result<T, EngineError> {
+        let handle = self
+            .shared
+            .runtime
+            .lock()
+            .map_err(|_| EngineError::Runtime("engine lock poisoned".into()))?
+            .as_ref()
+            .map(|(runtime, _)| runtime.handle().clone())
+            .ok_or(EngineError::Stopped)?;
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        handle.spawn(async move {
+            let _ = reply.send(work.await);
+        });
+        answer
+            .recv_timeout(deadline)
+            .map_err(|_| EngineError::Runtime("the engine did not answer in time".into()))
+    }
+
     /// Sends a command that the call's task answers, and waits for the answer (at most
     /// [`CALL_ANSWER_WAIT`]; no answer means the call is gone).
     fn call_request(
@@ -277,6 +332,7 @@ async fn supervise(
     events: broadcast::Sender<EngineEvent>,
     grace: Duration,
     calls: CallRegistry,
+    name_server: NameServer,
 ) {
     let mut accounts: HashMap<AccountId, AccountEntry> = HashMap::new();
     while let Some(command) = commands.recv().await {
@@ -293,6 +349,7 @@ async fn supervise(
                 let id = config.id.clone();
                 let task = tokio::spawn(account_task::run(
                     *config,
+                    name_server,
                     rx,
                     events.clone(),
                     calls.clone(),

@@ -6,6 +6,9 @@ use sidetone_sip::{CallId, SipError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
+    /// The caller: a setting (e.g. an environment variable) the engine cannot use.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
     /// Our side: the async runtime could not be built (out of threads or file descriptors).
     #[error("cannot start the engine runtime: {0}")]
     Runtime(String),
@@ -32,6 +35,7 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::Runtime(_) => "engine.runtime",
+            EngineError::InvalidSetting(_) => "engine.invalid_setting",
             EngineError::Stopped => "engine.stopped",
             EngineError::UnknownCall(_) => "engine.unknown_call",
             EngineError::InvalidDtmf(_) => "engine.invalid_dtmf",

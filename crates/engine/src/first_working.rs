@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use sidetone_sip::{AccountConfig, RegistrationState, SipError, worth_trying_next};
+use sidetone_sip::{
+    AccountConfig, Password, RegistrationState, SipError, locate_manual_candidates,
+    worth_trying_next,
+};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::{EngineError, EngineEvent, EngineHandle};
@@ -10,7 +13,32 @@ use crate::{EngineError, EngineEvent, EngineHandle};
 /// How often the blocking wait looks at the event queue.
 const POLL: Duration = Duration::from_millis(20);
 
+/// Longer than the location step can take (a NAPTR query, then the SRV queries at once,
+/// each bounded by its own deadline), so its own fall back is what the user gets.
+const LOCATE_DEADLINE: Duration = Duration::from_secs(10);
+
 impl EngineHandle {
+    /// The accounts a manual login tries, in order (see
+    /// `sidetone_sip::locate_manual_candidates`): the transports the server's DNS offers
+    /// (NAPTR, SRV), TLS first, else TLS, TCP, UDP on their default ports. Asks this engine's
+    /// name server. Blocks: call it off the async runtime.
+    pub fn manual_candidates(
+        &self,
+        server: &str,
+        login_id: &str,
+        password: Password,
+    ) -> Result<Vec<AccountConfig>, EngineError> {
+        let (server, login_id) = (server.to_owned(), login_id.to_owned());
+        let name_server = self.name_server();
+        let located = self.run_on_engine(
+            async move {
+                locate_manual_candidates(&server, &login_id, password, name_server).await
+            },
+            LOCATE_DEADLINE,
+        )?;
+        Ok(located?)
+    }
+
     /// Tries `candidates` in order (see `sidetone_sip::manual_account_candidates`), waiting at
     /// most `per_attempt` for each, and returns the one that registered; it stays registered.
     /// Moves on only when a server did not answer: a wrong password or an untrusted

@@ -21,6 +21,6 @@ pub mod provisioned;
 
 pub use call_log::CallLog;
 pub use call_task::CallMedia;
-pub use engine::{CALL_ANSWER_WAIT, Engine, EngineConfig, EngineHandle};
+pub use engine::{CALL_ANSWER_WAIT, DNS_SERVER_ENV, Engine, EngineConfig, EngineHandle};
 pub use error::EngineError;
 pub use event::{EngineEvent, TransferOutcome};

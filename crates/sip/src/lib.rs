@@ -12,6 +12,7 @@
 mod account;
 mod call;
 mod error;
+mod locate;
 mod manual;
 mod mwi;
 mod registration;
@@ -25,7 +26,8 @@ pub use call::{
     TransferUpdate,
 };
 pub use error::SipError;
-pub use manual::{manual_account_candidates, worth_trying_next};
+pub use locate::NameServer;
+pub use manual::{locate_manual_candidates, manual_account_candidates, worth_trying_next};
 pub use mwi::{
     MAX_SUMMARY_BYTES, MWI_EVENT, MWI_EXPIRES, MWI_MAX_FAILURES, MessageClass, MessageCounts,
     MessageSummary, MwiEvent, MwiNotification, MwiState, MwiSubscription, NotifiedState,

@@ -41,8 +41,9 @@ pub struct AccountView {
     sign_in_again: bool,
 }
 
-/// Signs in with a server name, login ID and password typed by hand: tries TLS, TCP, then
-/// UDP, keeps the first that registers, and files the password in the keychain.
+/// Signs in with a server name, login ID and password typed by hand: tries the transports
+/// the server's DNS offers (NAPTR, SRV; TLS first), else TLS, TCP, then UDP on their default
+/// ports, keeps the first that registers, and files the password in the keychain.
 #[tauri::command]
 pub async fn onboarding_manual(
     state: State<'_, AppState>,
@@ -51,15 +52,21 @@ pub async fn onboarding_manual(
     password: String,
 ) -> Result<SignInResult, CommandError> {
     let password = Password::new(password);
-    let candidates = manual_account_candidates(&server, &login_id, password.clone())
+    // The input is checked at once, before DNS is asked.
+    manual_account_candidates(&server, &login_id, password.clone())
         .map_err(|e| CommandError::new("invalid_input", e.to_string()))?;
     let engine = state.engine.clone();
-    let registered = blocking(move || engine.register_first_working(candidates, PER_TRANSPORT))
-        .await?
-        .map_err(|e| match e {
-            sidetone_engine::EngineError::Sip(sip) => ui_error(&sip),
-            other => CommandError::internal(other.to_string()),
-        })?;
+    let (typed_server, typed_login, typed_password) =
+        (server.clone(), login_id.clone(), password.clone());
+    let registered = blocking(move || {
+        let candidates = engine.manual_candidates(&typed_server, &typed_login, typed_password)?;
+        engine.register_first_working(candidates, PER_TRANSPORT)
+    })
+    .await?
+    .map_err(|e| match e {
+        sidetone_engine::EngineError::Sip(sip) => ui_error(&sip),
+        other => CommandError::internal(other.to_string()),
+    })?;
     let saved = SavedAccount::from_config(&registered, login_id.trim(), server.trim());
     // The keychain may block on an unlock prompt: keep it off the async runtime.
     let id = saved.id.clone();

@@ -15,6 +15,7 @@ _SERVICES = {
     "pulse": "pulse:PulseAudio",
     "keyring": "keyring:GnomeKeyring",
     "idp": "idp:IdentityProvider",
+    "dns": "dns:LabDns",
 }
 
 

@@ -1,8 +1,9 @@
 //! `sidetone-cli login --server HOST --user ID` with a plain login ID (or `--sip`): the
 //! manual login, for a phone system without provisioning. The password comes from stdin;
-//! TLS, then TCP, then UDP are tried (only a server that does not answer moves on: a refused
-//! certificate or password ends it); the first that registers is saved with the password in
-//! the keychain.
+//! the transports the server's DNS offers (NAPTR, SRV; TLS first) are tried, else TLS, then
+//! TCP, then UDP on their default ports (only a server that does not answer moves on: a
+//! refused certificate or password ends it); the first that registers is saved with the
+//! password in the keychain.
 
 use std::path::Path;
 
@@ -31,12 +32,10 @@ pub fn login(
     manual: ManualLogin<'_>,
     profile: &ProfileArgs,
 ) -> Result<serde_json::Value, CliError> {
-    let mut candidates =
+    // Checked before anything starts: the input, and whether this account is already here.
+    let candidates =
         manual_account_candidates(manual.server, manual.login_id, manual.password.clone())
             .map_err(|e| CliError::new("cli.invalid_input", e.to_string()))?;
-    for candidate in &mut candidates {
-        candidate.ca_file = manual.ca_file.map(Path::to_path_buf);
-    }
     let opened = profile.open()?;
     let list = AccountList::new(&opened.store);
     if let Some(first) = candidates.first()
@@ -57,6 +56,20 @@ pub fn login(
     );
     let session = EngineSession::start()
         .map_err(|_| CliError::new("cli.engine", "the phone engine did not start"))?;
+    let located =
+        session
+            .engine
+            .manual_candidates(manual.server, manual.login_id, manual.password.clone());
+    let mut candidates = match located {
+        Ok(candidates) => candidates,
+        Err(e) => {
+            let _ = session.engine.shutdown();
+            return Err(CliError::new(e.code(), e.to_string()));
+        }
+    };
+    for candidate in &mut candidates {
+        candidate.ca_file = manual.ca_file.map(Path::to_path_buf);
+    }
     let registered = register_and_release(&session, candidates);
     let _ = session.engine.shutdown();
     let config = registered.map_err(|e| CliError::new(e.code(), e.to_string()))?;

@@ -45,8 +45,8 @@ pub struct LoginArgs {
     #[arg(long)]
     user: String,
     /// Manual login: register at the SIP server --server directly, without provisioning
-    /// (TLS, then TCP, then UDP; password from --password-stdin). Implied by --server with a
-    /// login ID that has no `@`.
+    /// (the transports its DNS offers by NAPTR/SRV, TLS first, else TLS, then TCP, then UDP;
+    /// password from --password-stdin). Implied by --server with a login ID that has no `@`.
     #[arg(long)]
     sip: bool,
     #[command(flatten)]

@@ -26,7 +26,9 @@ pub use mwi::MwiAgent;
 pub use tls::install_crypto_provider;
 
 use crate::mwi::MwiNotification;
-use crate::{AccountConfig, Password, RegisterOutcome, RegisterRequest, SipError, Transport};
+use crate::{
+    AccountConfig, NameServer, Password, RegisterOutcome, RegisterRequest, SipError, Transport,
+};
 
 /// Longer than two non-INVITE transactions (challenge + answer, 32 s each at worst), so a
 /// stack that never reports back cannot hang a registration forever.
@@ -70,17 +72,18 @@ impl std::fmt::Debug for AccountFlow {
 }
 
 impl AccountFlow {
-    /// Prepares the account's endpoint: resolves the registrar (or proxy), loads the trust
-    /// roots for TLS, binds UDP. Stream transports connect on the first REGISTER.
+    /// Prepares the account's endpoint: locates the registrar (or proxy) as RFC 3263 says,
+    /// asking `name_server` (SRV when no port is named, then A/AAAA), loads the trust roots
+    /// for TLS, binds UDP. Stream transports connect on the first REGISTER.
     /// Must run inside a tokio runtime.
-    pub async fn open(config: &AccountConfig) -> Result<Self, SipError> {
+    pub async fn open(config: &AccountConfig, name_server: NameServer) -> Result<Self, SipError> {
         let transport = config.transport;
         let (host, port, ws_path) = match &config.outbound_proxy {
             Some(proxy) => (proxy.host.clone(), proxy.port, proxy.path.clone()),
             None => (config.aor.host.clone(), config.aor.port, None),
         };
-        let port = port.unwrap_or_else(|| transport.default_port());
-        let remote = resolve(&host, port).await?;
+        // `host` stays the name TLS verifies, whichever SRV target the packets go to.
+        let remote = crate::locate::resolve_address(&host, port, transport, name_server).await?;
         let tls = if transport.is_secure() {
             Some(tls::client_config(config.ca_file.as_deref())?)
         } else {
@@ -349,19 +352,6 @@ fn stack_transport(transport: Transport) -> rsipstack::sip::Transport {
         Transport::Ws => rsipstack::sip::Transport::Ws,
         Transport::Wss => rsipstack::sip::Transport::Wss,
     }
-}
-
-/// A/AAAA lookup (no SRV/NAPTR yet: the account names host and port).
-async fn resolve(host: &str, port: u16) -> Result<SocketAddr, SipError> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    let mut addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| SipError::Unreachable(format!("cannot resolve {host}: {e}")))?;
-    addrs
-        .next()
-        .ok_or_else(|| SipError::Unreachable(format!("{host} has no address")))
 }
 
 /// The local address the OS would use to reach `remote` (no packet is sent), so Via and

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sidetone_sip::{AccountConfig, AccountFlow, RegisterOutcome, RegisterRequest, SipUri};
+use sidetone_sip::{
+    AccountConfig, AccountFlow, NameServer, RegisterOutcome, RegisterRequest, SipUri,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -33,7 +35,7 @@ pub async fn start() -> Endpoint {
         "AOR",
     );
     let mut flow = ok(
-        AccountFlow::open(&AccountConfig::new(aor, None)).await,
+        AccountFlow::open(&AccountConfig::new(aor, None), NameServer::System).await,
         "open the flow",
     );
     let (calls_tx, calls) = mpsc::unbounded_channel();

@@ -42,14 +42,22 @@ pub struct Lab {
 impl Lab {
     /// Starts the named services (e.g. `["kamailio", "keyring"]`) and waits until they answer.
     pub fn start(services: &[&str]) -> Result<Self, LabError> {
+        Self::start_with(services, &[])
+    }
+
+    /// As [`Lab::start`], with service options as `lab up --opt` takes them:
+    /// `("kamailio.domain", "sip.lab.test")`, the value parsed as JSON when it can be.
+    pub fn start_with(services: &[&str], options: &[(&str, &str)]) -> Result<Self, LabError> {
+        let mut args: Vec<String> = ["up", "--json", "--stdin-lifeline", "--services"]
+            .map(String::from)
+            .into();
+        args.push(services.join(","));
+        for (key, value) in options {
+            args.push("--opt".into());
+            args.push(format!("{key}={value}"));
+        }
         let mut child = Command::new(lab_entry_point())
-            .args([
-                "up",
-                "--json",
-                "--stdin-lifeline",
-                "--services",
-                &services.join(","),
-            ])
+            .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
