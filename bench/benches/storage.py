@@ -8,7 +8,8 @@ from run import Measurement, Row
 TITLE = "History and voicemail (no peer: targets from the issue)"
 ROWS = [
     Row("history_page", "100,000 calls: filtered page of 50 + count, worst filter (median)", "ms", "≤ 5 ms", "—"),
-    Row("history_search", "100,000 calls: search page + count, worst search (median)", "ms", "≤ 5 ms", "—"),
+    Row("history_search", "100,000 calls, ~1,000 parties: search page + count, worst search (median)", "ms", "≤ 5 ms", "—"),
+    Row("history_search_distinct", "100,000 calls, every call its own party: search page + count, worst search (median)", "ms", "≤ 5 ms", "—"),
     Row("vm_first_sync", "first sync of 1,000 voicemail headers", "ms", "≤ 3,000 ms", "—"),
     Row("vm_resync", "no-change resync (median of 5)", "ms", "≤ 100 ms", "—"),
 ]
@@ -30,20 +31,23 @@ def _history_rows(out, data_set):
 
 def run(_ctx):
     results = {}
-    filters, searches = [], []
-    # Both data sets: ~1,000 parties, and every call with its own party (search's worst case).
-    for data_set, args in (("~1,000 parties", ()), ("every call a new party", ("100000", "distinct"))):
-        f, s = _history_rows(run_example("sidetone-store", "history_bench", *args), data_set)
+    filters = []
+    # Both data sets: ~1,000 parties (a real phone's history), and every call with its own
+    # party (search's worst case), each with its own search row.
+    for key, data_set, args in (
+        ("history_search", "~1,000 parties", ()),
+        ("history_search_distinct", "every call a new party", ("100000", "distinct")),
+    ):
+        f, searches = _history_rows(run_example("sidetone-store", "history_bench", *args), data_set)
         filters += f
-        searches += s
+        if searches:
+            worst = max(searches)
+            over = sorted(name for ms, name in searches if ms > 5.0)
+            note = f"worst: {worst[1]}; over 5 ms: {', '.join(over) if over else 'none'}"
+            results[key] = Measurement(worst[0], None, note)
     if filters:
         worst = max(filters)
         results["history_page"] = Measurement(worst[0], None, f"worst: {worst[1]}")
-    if searches:
-        worst = max(searches)
-        over = sorted(name for ms, name in searches if ms > 5.0)
-        note = f"worst: {worst[1]}; over 5 ms: {', '.join(over) if over else 'none'}"
-        results["history_search"] = Measurement(worst[0], None, note)
 
     # The voicemail figures need the lab's Dovecot; without it the history figures still count.
     try:
