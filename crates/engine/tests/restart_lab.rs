@@ -172,9 +172,29 @@ fn udp_registration_comes_back_after_a_registrar_crash() {
 const HEARD_DBFS: f64 = -30.0;
 
 #[test]
-fn a_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_revival() {
+fn a_udp_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_revival() {
+    // Over UDP the next refresh (at most 60 s apart) brings the binding back.
+    call_survives_a_crash(Transport::Udp, Duration::from_secs(70));
+}
+
+#[test]
+fn a_tcp_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_revival() {
+    // Over TCP the closed connection triggers the re-register; the call's signalling then
+    // rides the new connection.
+    call_survives_a_crash(Transport::Tcp, Duration::from_secs(15));
+}
+
+/// A call from us (user 1001 over `transport`) to baresip through Kamailio, which is killed
+/// for [`OUTAGE`] mid-call and revived; registration must come back within `within` of the
+/// revival.
+fn call_survives_a_crash(transport: Transport, within: Duration) {
     let mut far = FarEnd::start("tone:1000", "pcmu");
-    let mut phone = Phone::register(&far);
+    let mut account = far.account();
+    let kam = far.kamailio();
+    let address = kam[transport.as_str()].as_str().unwrap();
+    account.transport = transport;
+    account.outbound_proxy = Some(sidetone_sip::OutboundProxy::parse(address).unwrap());
+    let mut phone = Phone::register_account(account);
     let dir = far.dir();
     let tone = dir.join("our-tone.wav");
     write_tone(&tone, 440.0, 150.0);
@@ -210,9 +230,8 @@ fn a_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_rev
     let revived = Instant::now();
     let revived_at = started.elapsed().as_secs_f64();
 
-    // The restart forgot our binding; over UDP the next refresh (at most 60 s apart)
-    // brings it back, with the call still up.
-    phone.wait(Duration::from_secs(70), |e| {
+    // The restart forgot our binding; it comes back with the call still up.
+    phone.wait(within, |e| {
         matches!(
             e,
             EngineEvent::Registration {
@@ -222,7 +241,7 @@ fn a_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_rev
         )
     });
     eprintln!(
-        "registered again {} ms after the revival",
+        "{transport} call: registered again {} ms after the revival",
         revived.elapsed().as_millis()
     );
     let hangup_at = started.elapsed().as_secs_f64();
@@ -242,7 +261,7 @@ fn a_call_keeps_its_media_while_the_registrar_is_dead_and_hangs_up_after_its_rev
     let (rate, theirs) = read_wav(&far.heard());
     let they_heard = level_dbfs(rate, &theirs, killed_at + 0.5, revived_at - 0.2);
     eprintln!(
-        "while Kamailio was dead ({killed_at:.1}-{revived_at:.1} s): we heard {we_heard:.1} dBFS, \
+        "{transport} call: while Kamailio was dead ({killed_at:.1}-{revived_at:.1} s): we heard {we_heard:.1} dBFS, \
          baresip heard {they_heard:.1} dBFS; {} packets received in a {hangup_at:.1} s call",
         stats.packets_received
     );

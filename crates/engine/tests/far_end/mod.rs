@@ -248,13 +248,18 @@ pub struct Phone {
 
 impl Phone {
     pub fn register(far: &FarEnd) -> Self {
+        Self::register_account(far.account())
+    }
+
+    /// As [`Phone::register`] with another account (e.g. `far.account()` over TCP).
+    pub fn register_account(account: AccountConfig) -> Self {
         let handle = Engine::start(EngineConfig::default()).unwrap();
         let events = handle.subscribe();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let account_id = handle.register(far.account()).unwrap();
+        let account_id = handle.register(account).unwrap();
         let mut phone = Self {
             handle,
             events,
