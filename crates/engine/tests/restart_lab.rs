@@ -5,7 +5,8 @@
 //! registrar routes to us gets our 200). What is measured: the time from the revival to
 //! being reachable again, per transport, and how many attempts the engine made meanwhile.
 //! And a call through Kamailio to a baresip far end: its media flows phone to phone, so it
-//! goes on while Kamailio is dead, and the hang-up after the revival still reaches baresip.
+//! goes on while Kamailio is dead, the hang-up after the revival still reaches baresip, and
+//! baresip's call to us after the re-register rings.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,7 +21,7 @@ use common::{Kamailio, TestEngine};
 use far_end::{FarEnd, Phone, level_dbfs, read_wav, write_tone};
 use sidetone_engine::{CallMedia, EngineEvent};
 use sidetone_media::CodecKind;
-use sidetone_sip::{CallState, RegistrationState, SipError, Transport};
+use sidetone_sip::{CallDirection, CallState, RegistrationState, SipError, Transport};
 use tokio::sync::broadcast;
 
 /// How long Kamailio stays dead: longer than the first retry, so backoff shows.
@@ -254,6 +255,23 @@ fn call_survives_a_crash(transport: Transport, within: Duration) {
     };
     // Our BYE went through the restarted Kamailio (loose routing needs no state).
     far.wait_event(Duration::from_secs(10), |e| e["type"] == "CALL_CLOSED");
+
+    // Reachable again: baresip calls us through the restarted Kamailio and we ring.
+    let domain = far.kamailio()["domain"].as_str().unwrap().to_owned();
+    far.command("dial", &format!("sip:1001@{domain}"));
+    let ringing = phone.wait(Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            EngineEvent::Call {
+                direction: CallDirection::Incoming,
+                state: CallState::Ringing,
+                ..
+            }
+        )
+    });
+    if let EngineEvent::Call { call_id, .. } = ringing {
+        let _ = phone.handle.hangup(&call_id);
+    }
 
     // Both directions while Kamailio was dead: what we heard, and what baresip heard.
     let (rate, ours) = read_wav(&record);
