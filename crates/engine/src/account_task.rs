@@ -89,7 +89,8 @@ pub(crate) async fn run(
     let (report_tx, mut reports) = mpsc::unbounded_channel();
     let worker = tokio::spawn(flow_worker(flow, flow_rx, report_tx));
 
-    let mut registration = Registration::new(RegistrationPolicy::default(), config.expires, seed);
+    let policy = RegistrationPolicy::for_transport(config.transport);
+    let mut registration = Registration::new(policy, config.expires, seed);
     registration.start(Instant::now());
     let mut stopping = false;
     loop {

@@ -9,7 +9,9 @@
 `up` starts the services, prints their endpoints when every one answers (with --json: exactly
 one JSON line, `Lab.describe()`), then runs until SIGINT/SIGTERM/SIGHUP — or, with
 --stdin-lifeline, until its stdin reaches EOF, so a parent that dies (however it dies) takes
-the lab with it — and tears everything down. If a service fails, `up` prints why on stderr,
+the lab with it — and tears everything down. With --stdin-lifeline each line written to stdin
+is a control command, `{"service": "kamailio", "action": "kill"}` (actions a service lists in
+CONTROL_ACTIONS), answered by one JSON line on stdout (`{"ok": true, "endpoints": ...}`). If a service fails, `up` prints why on stderr,
 prints nothing on stdout, and exits 1 (2 for a service that does not exist or cannot load).
 """
 
@@ -154,6 +156,28 @@ def _with_welcome(lab: Lab, line: str) -> str:
     return json.dumps(described)
 
 
+def _control(lab: Lab, raw: bytes) -> dict:
+    """One command from the stdin lifeline, `{"service": NAME, "action": ACTION}`, run on a
+    running service; only the actions its class lists in `CONTROL_ACTIONS` (e.g. Kamailio's
+    `kill`, `revive`, `restart`) are allowed. Answers `{"ok": true, "endpoints": {...}}` or
+    `{"ok": false, "error": WHY}` (one JSON line on stdout)."""
+    try:
+        command = json.loads(raw)
+        name, action = command["service"], command["action"]
+        service = lab.services.get(name)
+        if service is None:
+            return {"ok": False, "error": f"service {name!r} is not running"}
+        if action not in getattr(service, "CONTROL_ACTIONS", ()):
+            return {"ok": False, "error": f"{name} has no control action {action!r}"}
+        result = getattr(service, action)()
+        endpoints = result if isinstance(result, dict) else service.endpoints
+        return {"ok": True, "endpoints": endpoints}
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"ok": False, "error": f"bad command: {exc}"}
+    except LabError as exc:
+        return {"ok": False, "error": str(exc)}
+
+
 def cmd_up(args) -> int:
     if args.demo:
         names = list(DEMO_SERVICES)
@@ -198,9 +222,10 @@ def cmd_up(args) -> int:
         endpoints_file.chmod(0o600)
         print(line if args.json else _human_summary(lab), flush=True)
         if args.stdin_lifeline:
-            while sys.stdin.buffer.read1(65536) if hasattr(sys.stdin.buffer, "read1") \
-                    else sys.stdin.buffer.read(1):
-                pass
+            # Each line on the lifeline is a control command (see `_control`); EOF stops.
+            for raw in sys.stdin.buffer:
+                if raw.strip():
+                    print(json.dumps(_control(lab, raw)), flush=True)
         else:
             while True:
                 signal.pause()

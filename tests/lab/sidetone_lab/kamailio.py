@@ -66,6 +66,9 @@ class Kamailio(Service):
     """Registrar/proxy with digest auth, usrloc in memory, presence + MWI, five transports."""
 
     name = "kamailio"
+    # Fault injection from a `lab up --stdin-lifeline` parent (see cli._control): a crash
+    # (SIGKILL of the whole process group) and a start on the same ports and users.
+    CONTROL_ACTIONS = ("kill", "revive", "restart")
 
     def __init__(self, lab, **options):
         super().__init__(lab, **options)

@@ -48,6 +48,16 @@ impl Kamailio {
         }
     }
 
+    /// Runs a lab control action on Kamailio: `kill` (SIGKILL, a crash) or `revive` (same
+    /// ports and users; the registrations it held in memory are gone).
+    pub fn control(&mut self, action: &str) {
+        self._lab
+            .as_mut()
+            .expect("fault injection needs a lab started by the test")
+            .control("kamailio", action)
+            .unwrap_or_else(|e| panic!("lab kamailio {action}: {e}"));
+    }
+
     pub fn domain(&self) -> String {
         self.endpoints["domain"]
             .as_str()

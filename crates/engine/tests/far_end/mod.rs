@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ type EventLog = Arc<Mutex<Vec<(Instant, Value)>>>;
 /// Kamailio and baresip; dropping it stops both (the lab's stdin lifeline closes).
 pub struct FarEnd {
     child: Child,
-    lifeline: Option<ChildStdin>,
+    lifeline: Option<sidetone_lab_client::Lifeline>,
     pub endpoints: Value,
     ctrl: TcpStream,
     events: EventLog,
@@ -59,11 +59,11 @@ impl FarEnd {
             .stderr(Stdio::piped())
             .spawn()
             .expect("tests/lab/lab");
-        let lifeline = child.stdin.take();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
+        let lifeline = Some(sidetone_lab_client::Lifeline::new(stdin, stdout));
         if line.trim().is_empty() {
             let mut err = String::new();
             child
@@ -114,6 +114,16 @@ impl FarEnd {
             .iter()
             .map(|(_, e)| e.clone())
             .collect()
+    }
+
+    /// Runs a lab control action on a service, e.g. `("kamailio", "kill")` (a crash) and
+    /// `("kamailio", "revive")` (same ports, registrations forgotten).
+    pub fn control(&mut self, service: &str, action: &str) {
+        self.lifeline
+            .as_mut()
+            .unwrap()
+            .control(service, action)
+            .unwrap_or_else(|e| panic!("lab {service} {action}: {e}"));
     }
 
     pub fn kamailio(&self) -> &Value {
@@ -238,13 +248,18 @@ pub struct Phone {
 
 impl Phone {
     pub fn register(far: &FarEnd) -> Self {
+        Self::register_account(far.account())
+    }
+
+    /// As [`Phone::register`] with another account (e.g. `far.account()` over TCP).
+    pub fn register_account(account: AccountConfig) -> Self {
         let handle = Engine::start(EngineConfig::default()).unwrap();
         let events = handle.subscribe();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let account_id = handle.register(far.account()).unwrap();
+        let account_id = handle.register(account).unwrap();
         let mut phone = Self {
             handle,
             events,

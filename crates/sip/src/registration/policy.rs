@@ -17,6 +17,14 @@ use std::time::Duration;
 /// 5 s and cap 300 s (RFC 5626's 30 s/1800 s suit big deployments; a desktop user should see
 /// the phone come back within minutes of the network). A `Retry-After` from the server is
 /// honoured as given (capped at `retry_after_max`) instead of our backoff.
+///
+/// Over UDP nothing tells us that a registrar restarted and forgot our binding (a stream
+/// transport's connection closes, see `Registration::flow_lost`), and a keep-alive that the
+/// restarted server answers proves nothing about the binding: only a REGISTER does. So over
+/// UDP ([`RegistrationPolicy::for_transport`]) a refresh goes out at least every
+/// `refresh_max` (60 s), which bounds how long a restart leaves the phone unreachable. That
+/// costs one digest exchange (4 datagrams) a minute — less than an OPTIONS keep-alive every
+/// 15–30 s — and doubles as a NAT keep-alive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrationPolicy {
     /// The first backoff window after a failure.
@@ -29,6 +37,9 @@ pub struct RegistrationPolicy {
     pub retry_after_max: Duration,
     /// How many 423 Interval Too Brief in a row we follow before giving up.
     pub max_interval_too_brief: u32,
+    /// The longest wait between refreshes, whatever lifetime was granted (`None`: follow
+    /// the lifetime only). Set for UDP, where nothing else reveals a restarted registrar.
+    pub refresh_max: Option<Duration>,
 }
 
 impl Default for RegistrationPolicy {
@@ -39,17 +50,34 @@ impl Default for RegistrationPolicy {
             refresh_margin: Duration::from_secs(32),
             retry_after_max: Duration::from_secs(3600),
             max_interval_too_brief: 3,
+            refresh_max: None,
         }
     }
 }
 
+/// The refresh bound over UDP (see [`RegistrationPolicy`]).
+const DATAGRAM_REFRESH_MAX: Duration = Duration::from_secs(60);
+
 impl RegistrationPolicy {
+    /// What Sidetone ships for a registration over `transport`: the default, plus the
+    /// refresh bound over UDP.
+    pub fn for_transport(transport: crate::Transport) -> Self {
+        let refresh_max = (transport == crate::Transport::Udp).then_some(DATAGRAM_REFRESH_MAX);
+        Self {
+            refresh_max,
+            ..Self::default()
+        }
+    }
+
     /// How long after a success granting `granted` seconds to refresh. `unit` in [0, 1) picks
     /// the random part (0 = no jitter).
     pub fn refresh_delay(&self, granted: u32, unit: f64) -> Duration {
         let granted = Duration::from_secs(u64::from(granted.max(1)));
         let margin = (granted / 5).max(self.refresh_margin);
-        let delay = granted.saturating_sub(margin).max(granted / 2);
+        let mut delay = granted.saturating_sub(margin).max(granted / 2);
+        if let Some(max) = self.refresh_max {
+            delay = delay.min(max);
+        }
         delay.mul_f64(1.0 - 0.05 * unit.clamp(0.0, 1.0))
     }
 

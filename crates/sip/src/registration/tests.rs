@@ -19,7 +19,11 @@ impl Harness {
     }
 
     fn with_seed(expires: u32, seed: u64) -> Self {
-        let reg = Registration::new(RegistrationPolicy::default(), expires, seed);
+        Self::with_policy(RegistrationPolicy::default(), expires, seed)
+    }
+
+    fn with_policy(policy: RegistrationPolicy, expires: u32, seed: u64) -> Self {
+        let reg = Registration::new(policy, expires, seed);
         Self {
             reg,
             now: Instant::now(),
@@ -482,4 +486,60 @@ fn a_lost_connection_is_ignored_when_not_registered_over_it() {
     h.reg.flow_lost(h.now); // REGISTER out: it reconnects by itself
     h.pump();
     assert_eq!(h.sent.len(), 1);
+}
+
+#[test]
+fn over_udp_refreshes_come_at_least_every_minute_whatever_was_granted() {
+    let udp = RegistrationPolicy::for_transport(crate::Transport::Udp);
+    assert_eq!(udp.refresh_delay(3600, 0.0), secs(60));
+    assert_eq!(udp.refresh_delay(120, 0.0), secs(60));
+    assert_eq!(
+        udp.refresh_delay(60, 0.0),
+        secs(30),
+        "shorter lifetimes keep their rule"
+    );
+    assert!(
+        udp.refresh_delay(3600, 0.999) >= secs(57),
+        "jitter takes at most 5 %"
+    );
+    for stream in [
+        crate::Transport::Tcp,
+        crate::Transport::Tls,
+        crate::Transport::Ws,
+        crate::Transport::Wss,
+    ] {
+        // A stream's closed connection reveals a restart at once; no extra refreshes.
+        let policy = RegistrationPolicy::for_transport(stream);
+        assert_eq!(policy.refresh_delay(3600, 0.0), secs(2880), "{stream}");
+    }
+}
+
+#[test]
+fn over_udp_a_registrar_that_restarted_is_registered_with_again_within_a_minute() {
+    let udp = RegistrationPolicy::for_transport(crate::Transport::Udp);
+    let mut h = Harness::with_policy(udp, 600, 7);
+    h.start();
+    h.answer(ok(600));
+    // The registrar restarts and forgets us; nothing arrives over UDP. The next refresh
+    // is what re-creates the binding: within 60 s, not at 480 s.
+    let waited = h.wake().unwrap_or_default();
+    assert!(waited >= secs(57) && waited <= secs(60), "{waited:?}");
+    assert_eq!(h.sent.len(), 2);
+    // Still down when the refresh goes out: the transaction times out, then backoff.
+    h.advance(secs(32));
+    h.answer(failed(SipError::Timeout));
+    let retry = h.wake().unwrap_or_default();
+    assert!(
+        retry >= Duration::from_millis(2500) && retry <= secs(5),
+        "{retry:?}"
+    );
+    assert_eq!(h.sent.len(), 3);
+    h.answer(ok(600));
+    assert_eq!(
+        h.last_event().state,
+        RegistrationState::Registered { expires: 600 }
+    );
+    // And the minute rule goes on after recovery.
+    let waited = h.wake().unwrap_or_default();
+    assert!(waited <= secs(60), "{waited:?}");
 }

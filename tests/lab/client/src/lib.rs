@@ -7,12 +7,18 @@
 //! Settings that a library reads from the environment at connect time (a D-Bus address for the
 //! keychain, a PulseAudio server) cannot be set safely in a multi-threaded test process, so
 //! [`rerun_with_env`] runs one test again in a child process with that environment.
+//!
+//! Faults are injected through the same pipe: [`Lab::control`] (or a [`Lifeline`] held by a
+//! test that starts the lab itself) asks a running service for one of its control actions,
+//! e.g. `lab.control("kamailio", "kill")` — a crash, SIGKILL of its whole process group — and
+//! `lab.control("kamailio", "revive")` to start it again on the same ports with the same
+//! users (its in-memory registrations are gone, as after a real crash).
 
 pub mod sipp;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
 
@@ -35,8 +41,50 @@ pub enum LabError {
 #[derive(Debug)]
 pub struct Lab {
     child: Child,
-    lifeline: Option<ChildStdin>,
+    lifeline: Option<Lifeline>,
     endpoints: Value,
+}
+
+/// The pipes of a `lab up --stdin-lifeline` process: closing stdin stops the lab; a line on
+/// it is a control command, answered by one JSON line on its stdout.
+#[derive(Debug)]
+pub struct Lifeline {
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Lifeline {
+    /// Wraps the pipes of a lab child whose first stdout line (the endpoints) was read
+    /// through `stdout` already.
+    pub fn new(stdin: ChildStdin, stdout: BufReader<ChildStdout>) -> Self {
+        Self { stdin, stdout }
+    }
+
+    /// Runs `action` on the running `service` (only actions its lab class lists in
+    /// `CONTROL_ACTIONS`, e.g. Kamailio's `kill`, `revive`, `restart`) and returns the
+    /// service's endpoints afterwards. Blocks until the lab has done it.
+    pub fn control(&mut self, service: &str, action: &str) -> Result<Value, LabError> {
+        let command = serde_json::json!({"service": service, "action": action});
+        writeln!(self.stdin, "{command}").map_err(LabError::Spawn)?;
+        self.stdin.flush().map_err(LabError::Spawn)?;
+        let mut line = String::new();
+        let read = self.stdout.read_line(&mut line).map_err(LabError::Spawn)?;
+        if read == 0 {
+            return Err(LabError::Failed("the lab exited".into()));
+        }
+        let answer: Value =
+            serde_json::from_str(&line).map_err(|_| LabError::BadOutput(line.clone()))?;
+        if answer["ok"].as_bool() == Some(true) {
+            Ok(answer["endpoints"].clone())
+        } else {
+            Err(LabError::Failed(
+                answer["error"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+                    .to_owned(),
+            ))
+        }
+    }
 }
 
 impl Lab {
@@ -63,15 +111,17 @@ impl Lab {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(LabError::Spawn)?;
-        let lifeline = child.stdin.take();
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| LabError::BadOutput("no stdin".into()))?;
         let stdout = child
             .stdout
             .take()
             .ok_or_else(|| LabError::BadOutput("no stdout".into()))?;
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        let read = BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(LabError::Spawn)?;
+        let read = stdout.read_line(&mut line).map_err(LabError::Spawn)?;
         if read == 0 {
             let mut message = String::new();
             if let Some(stderr) = child.stderr.take() {
@@ -84,9 +134,18 @@ impl Lab {
             serde_json::from_str(&line).map_err(|_| LabError::BadOutput(line.clone()))?;
         Ok(Self {
             child,
-            lifeline,
+            lifeline: Some(Lifeline::new(stdin, stdout)),
             endpoints,
         })
+    }
+
+    /// Runs a control action on a running service (see [`Lifeline::control`]), e.g.
+    /// `("kamailio", "kill")` then `("kamailio", "revive")`; returns its endpoints after.
+    pub fn control(&mut self, service: &str, action: &str) -> Result<Value, LabError> {
+        match self.lifeline.as_mut() {
+            Some(lifeline) => lifeline.control(service, action),
+            None => Err(LabError::Failed("the lab is stopping".into())),
+        }
     }
 
     /// All endpoints: `{"root": dir, "services": {name: {...}}}`.
