@@ -120,19 +120,16 @@ pub async fn sync_all(app: &AppHandle) -> Result<SyncOutcome, CommandError> {
     for account in with_voicemail(&state)? {
         let login = account.clone();
         let imap = blocking(move || login.voicemail_login(&AccountSecrets::new())).await?;
-        let result = match imap {
-            Ok(imap) => VoicemailSync::new()
+        match imap {
+            Ok(imap) => match VoicemailSync::new()
                 .sync(&imap, state.store_lock(), now())
                 .await
-                .map_err(CommandError::from),
-            Err(error) => Err(error.into()),
-        };
-        match result {
-            Ok(_) => outcome.synced.push(account.id.clone()),
-            Err(error) if error.code == "voicemail.unreachable" => {
-                outcome.offline.push(account.id.clone());
-            }
-            Err(error) => outcome.failed.push(error),
+            {
+                Ok(_) => outcome.synced.push(account.id.clone()),
+                Err(error) if error.is_offline() => outcome.offline.push(account.id.clone()),
+                Err(error) => outcome.failed.push(error.into()),
+            },
+            Err(error) => outcome.failed.push(error.into()),
         }
         emit_counts(app, &account)?;
     }

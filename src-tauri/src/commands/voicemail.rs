@@ -9,7 +9,7 @@ use sidetone_audio::{AudioControls, play_file};
 use sidetone_profile::{AccountSecrets, SavedAccount, voicemail_audio_cache};
 use sidetone_store::{Voicemail, VoicemailId};
 use sidetone_voicemail::VoicemailSync;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::accounts;
 use crate::blocking::blocking;
@@ -106,7 +106,6 @@ pub async fn voicemail_play(
         if let Err(error) = played {
             eprintln!("sidetone: voicemail {id} did not play: {error}");
         }
-        use tauri::Manager;
         done_app.state::<AppState>().voicemail.ended(&id);
         let _ = done_app.emit("voicemail_playback", PlaybackView { id, playing: false });
     });

@@ -97,6 +97,26 @@ pub fn run(args: VoicemailArgs) -> ExitCode {
     }
 }
 
+/// How a sync went, short of an error.
+enum Synced {
+    /// The cache matches the server.
+    Done(SyncReport),
+    /// The server could not be reached.
+    Offline(VoicemailError),
+}
+
+impl Synced {
+    /// The note shown above a list made offline.
+    fn offline_note(&self) -> Option<String> {
+        match self {
+            Synced::Done(_) => None,
+            Synced::Offline(error) => {
+                Some(format!("offline ({error}): showing what was synced before"))
+            }
+        }
+    }
+}
+
 /// What every action needs: the store, the account, its mailbox and the audio cache.
 struct Mailbox {
     store: Mutex<Store>,
@@ -112,9 +132,15 @@ impl Mailbox {
         Ok(self.account.voicemail_login(&AccountSecrets::new())?)
     }
 
-    async fn sync_now(&self) -> Result<SyncReport, CliError> {
+    /// Syncs now. A server that can't be reached is [`Synced::Offline`] (the cache is still
+    /// shown, changes stay queued); any other failure (wrong password, TLS) is an error.
+    async fn sync_now(&self) -> Result<Synced, CliError> {
         let imap = self.imap()?;
-        Ok(self.sync.sync(&imap, &self.store, now()).await?)
+        match self.sync.sync(&imap, &self.store, now()).await {
+            Ok(report) => Ok(Synced::Done(report)),
+            Err(error) if error.is_offline() => Ok(Synced::Offline(error)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -157,15 +183,17 @@ async fn run_action(args: &VoicemailArgs) -> Result<(), CliError> {
             let note = if *offline {
                 None
             } else {
-                offline_note(mailbox.sync_now().await)?
+                mailbox.sync_now().await?.offline_note()
             };
             print_list(&mailbox, note.as_deref(), args.json)
         }
-        Action::Sync => {
-            let report = mailbox.sync_now().await?;
-            print_report(&report, args.json);
-            Ok(())
-        }
+        Action::Sync => match mailbox.sync_now().await? {
+            Synced::Done(report) => {
+                print_report(&report, args.json);
+                Ok(())
+            }
+            Synced::Offline(error) => Err(error.into()),
+        },
         Action::Play { id, from, device } => {
             mailbox.message(*id)?;
             let imap = mailbox.imap()?;
@@ -187,8 +215,8 @@ async fn run_action(args: &VoicemailArgs) -> Result<(), CliError> {
                 }
             }
             // Apply it on the server now; offline, it stays queued for the next sync.
-            let applied = offline_note(mailbox.sync_now().await)?;
-            print_done(*id, applied.is_none(), args.json);
+            let applied = matches!(mailbox.sync_now().await?, Synced::Done(_));
+            print_done(*id, applied, args.json);
             Ok(())
         }
         Action::Save { id, file } => {
@@ -214,21 +242,6 @@ async fn run_action(args: &VoicemailArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
-    }
-}
-
-/// A sync that failed because the server can't be reached is a note (the cache is still
-/// shown, changes stay queued); any other failure (wrong password, TLS) is an error.
-fn offline_note(result: Result<SyncReport, CliError>) -> Result<Option<String>, CliError> {
-    match result {
-        Ok(_) => Ok(None),
-        Err(error) if error.code == VoicemailError::Unreachable(String::new()).code() => {
-            Ok(Some(format!(
-                "offline ({}): showing what was synced before",
-                error.message
-            )))
-        }
-        Err(error) => Err(error),
     }
 }
 
