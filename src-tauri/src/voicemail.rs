@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use sidetone_profile::{AccountSecrets, SavedAccount};
 use sidetone_store::UnixMillis;
-use sidetone_voicemail::{MwiCount, VoicemailSync, unheard_badge};
+use sidetone_voicemail::{
+    MwiCount, VoicemailAccount, VoicemailError, VoicemailSync, unheard_badge,
+};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::accounts;
@@ -22,11 +24,15 @@ use crate::state::AppState;
 /// it, brings news sooner).
 pub const SYNC_EVERY: Duration = Duration::from_secs(5 * 60);
 
-/// The message playing now, and the counts MWI reported per account.
+/// The message playing now, the counts MWI reported per account, and the mailbox logins
+/// read from the keychain.
 #[derive(Default)]
 pub struct VoicemailState {
     playing: Mutex<Option<Playing>>,
     mwi: Mutex<HashMap<String, MwiCount>>,
+    /// Kept in memory after the first read, so a locked keychain does not prompt the user at
+    /// every background sync; dropped when the server refuses the password.
+    logins: Mutex<HashMap<String, VoicemailAccount>>,
 }
 
 /// A message being played and the switch that stops it.
@@ -78,6 +84,35 @@ impl VoicemailState {
     fn mwi(&self, account_id: &str) -> Option<MwiCount> {
         self.mwi.lock().ok()?.get(account_id).copied()
     }
+
+    /// Forgets an account's mailbox login (wrong password, sign-out).
+    pub fn forget_login(&self, account_id: &str) {
+        if let Ok(mut logins) = self.logins.lock() {
+            logins.remove(account_id);
+        }
+    }
+}
+
+/// `account`'s mailbox login: from memory, else from the keychain (off the async runtime).
+pub async fn login(
+    state: &AppState,
+    account: &SavedAccount,
+) -> Result<VoicemailAccount, CommandError> {
+    let kept = state
+        .voicemail
+        .logins
+        .lock()
+        .ok()
+        .and_then(|logins| logins.get(&account.id).cloned());
+    if let Some(login) = kept {
+        return Ok(login);
+    }
+    let saved = account.clone();
+    let login = blocking(move || saved.voicemail_login(&AccountSecrets::new())).await??;
+    if let Ok(mut logins) = state.voicemail.logins.lock() {
+        logins.insert(account.id.clone(), login.clone());
+    }
+    Ok(login)
 }
 
 /// `mwi`'s payload: the red dot's count of one account.
@@ -118,18 +153,22 @@ pub async fn sync_all(app: &AppHandle) -> Result<SyncOutcome, CommandError> {
     let state = app.state::<AppState>();
     let mut outcome = SyncOutcome::default();
     for account in with_voicemail(&state)? {
-        let login = account.clone();
-        let imap = blocking(move || login.voicemail_login(&AccountSecrets::new())).await?;
-        match imap {
+        match login(&state, &account).await {
             Ok(imap) => match VoicemailSync::new()
                 .sync(&imap, state.store_lock(), now())
                 .await
             {
                 Ok(_) => outcome.synced.push(account.id.clone()),
                 Err(error) if error.is_offline() => outcome.offline.push(account.id.clone()),
-                Err(error) => outcome.failed.push(error.into()),
+                Err(error) => {
+                    if matches!(error, VoicemailError::WrongPassword) {
+                        // A refresh may bring a new password into the keychain: read it again.
+                        state.voicemail.forget_login(&account.id);
+                    }
+                    outcome.failed.push(error.into());
+                }
             },
-            Err(error) => outcome.failed.push(error.into()),
+            Err(error) => outcome.failed.push(error),
         }
         emit_counts(app, &account)?;
     }

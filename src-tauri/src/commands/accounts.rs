@@ -157,6 +157,7 @@ pub async fn account_sign_out(
         .engine
         .unregister(&sidetone_sip::AccountId(account_id.clone()));
     accounts::remove(&*state.store()?, &account_id)?;
+    state.voicemail.forget_login(&account_id);
     if forget_data == Some(true) {
         let cache = sidetone_profile::voicemail_audio_cache(&state.profile_dir);
         sidetone_voicemail::forget_account(&*state.store()?, &cache, &account_id)?;

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use sidetone_audio::{AudioControls, play_file};
-use sidetone_profile::{AccountSecrets, SavedAccount, voicemail_audio_cache};
+use sidetone_profile::{SavedAccount, voicemail_audio_cache};
 use sidetone_store::{Voicemail, VoicemailId};
 use sidetone_voicemail::VoicemailSync;
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::accounts;
-use crate::blocking::blocking;
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::voicemail::{self, SyncOutcome, now};
@@ -159,7 +158,7 @@ pub async fn voicemail_export(
         Some(path) if !path.trim().is_empty() => PathBuf::from(path),
         _ => default_export_path(&message)?,
     };
-    let imap = login(&account).await?;
+    let imap = voicemail::login(&state, &account).await?;
     VoicemailSync::new()
         .save_as_wav(
             &imap,
@@ -194,21 +193,13 @@ fn message_and_account(
     Ok((message, account))
 }
 
-/// The account's IMAP login, its password read from the keychain off the async runtime.
-async fn login(
-    account: &SavedAccount,
-) -> Result<sidetone_voicemail::VoicemailAccount, CommandError> {
-    let account = account.clone();
-    Ok(blocking(move || account.voicemail_login(&AccountSecrets::new())).await??)
-}
-
 /// The message's audio on disk (downloaded now when it is not cached).
 async fn local_audio(
     state: &AppState,
     account: &SavedAccount,
     id: VoicemailId,
 ) -> Result<PathBuf, CommandError> {
-    let imap = login(account).await?;
+    let imap = voicemail::login(state, account).await?;
     Ok(VoicemailSync::new()
         .audio(
             &imap,
