@@ -57,6 +57,8 @@ def click_button(driver, text: str) -> None:
 def fill_terms(driver) -> None:
     """Fills the emergency address, ticks both boxes and accepts the provider's terms."""
     wait_for(driver, "document.querySelector('[data-testid=terms]')")
+    # The address fields appear once the terms have loaded (terms_get), a moment later.
+    wait_for(driver, "document.querySelector(\"input[id$='-street']\")")
     for key, value in TEST_ADDRESS.items():
         if value:
             driver.find_element("css selector", f"input[id$='-{key}']").send_keys(value)
