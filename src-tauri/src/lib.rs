@@ -7,6 +7,7 @@ mod calls;
 mod commands;
 mod error;
 mod events;
+mod export_dir;
 mod onboarding;
 mod refresh;
 mod registration;

@@ -179,17 +179,7 @@ pub fn history_export(
 }
 
 fn default_export_path(now: UnixMillis) -> Result<PathBuf, CommandError> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let downloads = home
-        .as_ref()
-        .map(|h| h.join("Downloads"))
-        .filter(|d| d.is_dir());
-    let dir = downloads.or(home).ok_or_else(|| {
-        CommandError::new(
-            "history.export_failed",
-            "no folder to save the report in; choose one",
-        )
-    })?;
+    let dir = crate::export_dir::default_export_dir("history.export_failed")?;
     let day = now
         .to_rfc3339()
         .map_or_else(|| "report".into(), |t| t[..10].to_owned());

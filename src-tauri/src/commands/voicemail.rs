@@ -223,17 +223,7 @@ fn apply_soon(app: AppHandle, account: SavedAccount) -> Result<(), CommandError>
 }
 
 fn default_export_path(message: &Voicemail) -> Result<PathBuf, CommandError> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let downloads = home
-        .as_ref()
-        .map(|h| h.join("Downloads"))
-        .filter(|d| d.is_dir());
-    let dir = downloads.or(home).ok_or_else(|| {
-        CommandError::new(
-            "voicemail.export_failed",
-            "no folder to save the message in",
-        )
-    })?;
+    let dir = crate::export_dir::default_export_dir("voicemail.export_failed")?;
     let day = message
         .received_at
         .to_rfc3339()
